@@ -1,0 +1,13 @@
+"""Every router of the service, mounted in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api import api_keys, health
+
+public_router = APIRouter()
+public_router.include_router(health.router)
+
+api_router = APIRouter()
+api_router.include_router(api_keys.router)

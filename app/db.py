@@ -1,0 +1,88 @@
+"""Engine and session factory: SQLite tuned for a service, PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+from app.settings import Settings
+
+# On SQLite only one writer runs at a time; the dispatcher uses this lock so that two
+# threads of one process never claim the same due rows (PostgreSQL uses SKIP LOCKED).
+sqlite_claim_lock = threading.Lock()
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    # Take the write lock at BEGIN so read-then-write transactions never deadlock
+    # into SQLITE_BUSY half-way; busy_timeout then queues writers politely.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(database_url: str, pool_size: int = 10) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+class Database:
+    """Owns the engine and hands out sessions; one per app (tests make their own)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = make_engine(settings.database_url, settings.db_pool_size)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sessionmaker = sessionmaker(
+            self.engine, class_=Session, expire_on_commit=False, autoflush=False
+        )
+
+    def session(self) -> Session:
+        return self._sessionmaker()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work for jobs and CLI commands: commit on success, roll back on error."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
