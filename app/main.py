@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool | None =
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.draining = False
+    app.state.rate_limiters = {}
     install_error_handlers(app)
     app.add_middleware(ObservabilityMiddleware)
     app.include_router(public_router)

@@ -68,6 +68,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         smtp_url="",
         run_scheduler=False,
         db_pool_size=5,
+        public_rate_limit_per_minute=100_000,
     )
 
 
