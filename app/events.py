@@ -74,6 +74,13 @@ class SalesRejected(DomainEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class LeadErased(DomainEvent):
+    """Published just before a lead's personal data is scrubbed."""
+
+    lead_id: uuid.UUID
+
+
 E = TypeVar("E", bound=DomainEvent)
 Handler = Callable[[Any], None]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from app.privacy.service import retention_job
 from app.scheduler import Job
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    Job("retention", retention_job, every_seconds=24 * 3600),
+]

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     public_rate_limit_per_minute: int = Field(default=120, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     run_scheduler: bool = True
+    # Raw submissions and event details older than this many days are purged (off: None).
+    retention_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _secret_key_rules(self) -> Settings:

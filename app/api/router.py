@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import api_keys, health
+from app.api import api_keys, health, privacy
 
 public_router = APIRouter()
 public_router.include_router(health.router)
 
 api_router = APIRouter()
 api_router.include_router(api_keys.router)
+# Before any /leads/{id} router: /leads/export.csv must not be read as a lead id.
+api_router.include_router(privacy.router)
