@@ -88,6 +88,26 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.operations.backup import backup
+
+    target = backup(get_settings().database_url, Path(args.output))
+    print(f"backup written to {target}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.operations.backup import restore
+
+    restore(get_settings().database_url, Path(args.input))
+    print("database restored; run `leadnurture migrate` if the backup is older than this release")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from app.db import Database
     from app.demo import build_demo
@@ -123,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--email", required=True)
     user.add_argument("--role", choices=["admin", "marketer", "viewer"], default="marketer")
     user.add_argument("--password", help="prompted for when omitted")
+    backup = add(
+        "backup", _backup, "Write a consistent backup of the database (safe while serving)."
+    )
+    backup.add_argument(
+        "--output", required=True, help="file to write (SQLite file or pg_dump archive)"
+    )
+    restore = add(
+        "restore", _restore, "Restore a backup over the database (stop the service first)."
+    )
+    restore.add_argument("--input", required=True)
     demo = add("demo", _demo, "Fill the database with a realistic demo funnel.")
     demo.add_argument("--leads", type=int, default=3000)
     demo.add_argument("--seed", type=int, default=7)
