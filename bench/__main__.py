@@ -14,7 +14,13 @@ import time
 
 from bench.common import Result, markdown_table, postgres_available, print_table, write_results
 
-BENCHMARKS = ["bench_capture", "bench_scoring", "bench_dispatch", "bench_webhooks", "bench_analytics"]
+BENCHMARKS = [
+    "bench_capture",
+    "bench_scoring",
+    "bench_dispatch",
+    "bench_webhooks",
+    "bench_analytics",
+]
 
 
 def main() -> None:
@@ -23,7 +29,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
-    backends = ["sqlite"] if args.sqlite_only or not postgres_available() else ["sqlite", "postgresql"]
+    backends = (
+        ["sqlite"] if args.sqlite_only or not postgres_available() else ["sqlite", "postgresql"]
+    )
     results: list[Result] = []
     started = time.perf_counter()
     for name in args.only:
@@ -33,8 +41,10 @@ def main() -> None:
     print()
     print_table(results)
     path = write_results(results, "small" if args.small else "full")
-    print(f"\n{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"{time.perf_counter() - started:.0f} s; results in {path}")
+    print(
+        f"\n{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"{time.perf_counter() - started:.0f} s; results in {path}"
+    )
     if not args.small:
         print("\nMarkdown for docs/benchmarks.md:\n")
         print(markdown_table(results))

@@ -17,14 +17,28 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ADMIN_KEY, Result, fresh_database, postgres_available, print_table, run_wrk, served
+from bench.common import (
+    ADMIN_KEY,
+    Result,
+    fresh_database,
+    postgres_available,
+    print_table,
+    run_wrk,
+    served,
+)
 
 WRK = Path(__file__).parent / "wrk"
 FORM = {
-    "slug": "bench-ebook", "name": "Bench ebook", "kind": "ebook", "stage_hint": "tofu",
-    "fields": [{"name": "email", "type": "email", "required": True},
-               {"name": "first_name", "type": "text"}, {"name": "company", "type": "text"},
-               {"name": "job_title", "type": "text"}],
+    "slug": "bench-ebook",
+    "name": "Bench ebook",
+    "kind": "ebook",
+    "stage_hint": "tofu",
+    "fields": [
+        {"name": "email", "type": "email", "required": True},
+        {"name": "first_name", "type": "text"},
+        {"name": "company", "type": "text"},
+        {"name": "job_title", "type": "text"},
+    ],
     "offer": {"title": "Playbook", "url": "https://cdn.example.com/playbook.pdf"},
     "allowed_origins": [],
 }
@@ -35,6 +49,7 @@ async def _open_loop(url: str, rate: float, seconds: float) -> list[float]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
         async def one(i: int) -> None:
             started = time.perf_counter()
             body = {"email": f"openloop{i}-{time.time_ns()}@example-corp.com", "first_name": "Ana"}
@@ -64,28 +79,81 @@ def run_backend(backend: str, *, seconds: int, connections: int) -> list[Result]
         httpx.post(f"{base}/api/v1/forms", json=FORM, headers=headers).raise_for_status()
         capture_url = f"{base}/api/v1/forms/bench-ebook/submissions"
         run_wrk(capture_url, WRK / "capture.lua", seconds=1, connections=connections)  # warm-up
-        noop = run_wrk(f"{base}/bench/noop", WRK / "noop.lua", seconds=seconds, connections=connections)
-        capture = run_wrk(capture_url, WRK / "capture.lua", seconds=seconds, connections=connections)
+        noop = run_wrk(
+            f"{base}/bench/noop", WRK / "noop.lua", seconds=seconds, connections=connections
+        )
+        capture = run_wrk(
+            capture_url, WRK / "capture.lua", seconds=seconds, connections=connections
+        )
         # Open-loop generator in its own process so its CPU is not the server's.
         half = capture.requests_per_second / 2
         out = subprocess.run(
-            [sys.executable, "-m", "bench.bench_capture", "--open-loop", capture_url,
-             "--rate", str(half), "--seconds", str(seconds)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_capture",
+                "--open-loop",
+                capture_url,
+                "--rate",
+                str(half),
+                "--seconds",
+                str(seconds),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         p50_half, p99_half = float(out[0]), float(out[1])
     note = f"{connections} connections, 1 uvicorn worker; errors noop={noop.errors} capture={capture.errors}"
     return [
-        Result("capture", backend, "throughput", capture.requests_per_second, "req/s",
-               baseline=noop.requests_per_second, baseline_name="no-op endpoint", note=note),
-        Result("capture", backend, "p50 latency at peak", capture.p50_ms, "ms",
-               baseline=noop.p50_ms, baseline_name="no-op", higher_is_better=False),
-        Result("capture", backend, "p99 latency at peak", capture.p99_ms, "ms",
-               baseline=noop.p99_ms, baseline_name="no-op", higher_is_better=False),
-        Result("capture", backend, "p50 latency at half peak", p50_half, "ms", higher_is_better=False,
-               note=f"open loop at {half:.0f} req/s"),
-        Result("capture", backend, "p99 latency at half peak", p99_half, "ms", higher_is_better=False,
-               note="target < 50 ms on PostgreSQL"),
+        Result(
+            "capture",
+            backend,
+            "throughput",
+            capture.requests_per_second,
+            "req/s",
+            baseline=noop.requests_per_second,
+            baseline_name="no-op endpoint",
+            note=note,
+        ),
+        Result(
+            "capture",
+            backend,
+            "p50 latency at peak",
+            capture.p50_ms,
+            "ms",
+            baseline=noop.p50_ms,
+            baseline_name="no-op",
+            higher_is_better=False,
+        ),
+        Result(
+            "capture",
+            backend,
+            "p99 latency at peak",
+            capture.p99_ms,
+            "ms",
+            baseline=noop.p99_ms,
+            baseline_name="no-op",
+            higher_is_better=False,
+        ),
+        Result(
+            "capture",
+            backend,
+            "p50 latency at half peak",
+            p50_half,
+            "ms",
+            higher_is_better=False,
+            note=f"open loop at {half:.0f} req/s",
+        ),
+        Result(
+            "capture",
+            backend,
+            "p99 latency at half peak",
+            p99_half,
+            "ms",
+            higher_is_better=False,
+            note="target < 50 ms on PostgreSQL",
+        ),
     ]
 
 

@@ -21,7 +21,9 @@ from sqlalchemy import create_engine, make_url, text
 
 POSTGRES_URL = os.environ.get(
     "LEADNURTURE_BENCH_POSTGRES_URL",
-    os.environ.get("LEADNURTURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    os.environ.get(
+        "LEADNURTURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
 )
 RESULTS_DIR = Path(__file__).parent / "results"
 ADMIN_KEY = "bench-admin-key-0123456789"
@@ -94,21 +96,42 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def served(
+    database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run the bench app (the real app plus a no-op route) under uvicorn in a subprocess."""
     port = free_port()
-    env = os.environ | {
-        "LEADNURTURE_DATABASE_URL": database_url,
-        "LEADNURTURE_BOOTSTRAP_API_KEY": ADMIN_KEY,
-        "LEADNURTURE_SECRET_KEY": "bench-secret",
-        "LEADNURTURE_RUN_SCHEDULER": "false",
-        "LEADNURTURE_LOG_LEVEL": "WARNING",
-        "LEADNURTURE_PUBLIC_RATE_LIMIT_PER_MINUTE": "100000000",
-    } | (extra_env or {})
+    env = (
+        os.environ
+        | {
+            "LEADNURTURE_DATABASE_URL": database_url,
+            "LEADNURTURE_BOOTSTRAP_API_KEY": ADMIN_KEY,
+            "LEADNURTURE_SECRET_KEY": "bench-secret",
+            "LEADNURTURE_RUN_SCHEDULER": "false",
+            "LEADNURTURE_LOG_LEVEL": "WARNING",
+            "LEADNURTURE_PUBLIC_RATE_LIMIT_PER_MINUTE": "100000000",
+        }
+        | (extra_env or {})
+    )
     command = [
-        sys.executable, "-m", "uvicorn", "bench.server:create_bench_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.server:create_bench_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -147,16 +170,31 @@ def _ms(value: str, unit: str) -> float:
 
 def run_wrk(url: str, script: Path, *, seconds: int, connections: int, threads: int = 1) -> WrkRun:
     output = subprocess.run(
-        ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-         "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "--latency",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latencies = dict(re.findall(r"^\s+(50|99)\.000%\s+([\d.]+\w+)", output, re.M))
+
     def parse(label: str) -> float:
         match = re.match(r"([\d.]+)(\w+)", latencies[label])
         assert match
         return _ms(match.group(1), match.group(2))
+
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return WrkRun(rps, parse("50"), parse("99"), int(errors.group(1)) if errors else 0)
 
@@ -168,15 +206,22 @@ def print_table(results: list[Result]) -> None:
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
         base = f"{r.baseline:.1f}" if r.baseline is not None else ""
-        print(f"{r.bench:<22} {r.backend:<10} {r.metric + ' (' + r.unit + ')':<34} {r.value:>12.1f} {base:>12} {ratio:>7}")
+        print(
+            f"{r.bench:<22} {r.backend:<10} {r.metric + ' (' + r.unit + ')':<34} {r.value:>12.1f} {base:>12} {ratio:>7}"
+        )
 
 
 def markdown_table(results: list[Result]) -> str:
-    lines = ["| benchmark | backend | metric | value | baseline | ratio | note |", "|---|---|---|---:|---:|---:|---|"]
+    lines = [
+        "| benchmark | backend | metric | value | baseline | ratio | note |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
         base = f"{r.baseline:.1f} ({r.baseline_name})" if r.baseline is not None else ""
-        lines.append(f"| {r.bench} | {r.backend} | {r.metric} ({r.unit}) | {r.value:.1f} | {base} | {ratio} | {r.note} |")
+        lines.append(
+            f"| {r.bench} | {r.backend} | {r.metric} ({r.unit}) | {r.value:.1f} | {base} | {ratio} | {r.note} |"
+        )
     return "\n".join(lines) + "\n"
 
 
