@@ -17,7 +17,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "database unreachable or draining"}})
 def readyz(request: Request, db: DatabaseDep) -> Response:
     if getattr(request.app.state, "draining", False):
         return JSONResponse({"status": "draining"}, status_code=503)
@@ -29,6 +29,10 @@ def readyz(request: Request, db: DatabaseDep) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
