@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class DomainError(Exception):
     status_code = 400
@@ -35,6 +37,15 @@ class InvalidInput(DomainError):
     def __init__(self, field: str | list[str | int], message: str) -> None:
         loc = [field] if isinstance(field, str) else field
         super().__init__([{"loc": loc, "msg": message, "type": "value_error"}])
+
+    @classmethod
+    def from_pydantic(cls, exc: ValidationError, prefix: str = "body") -> InvalidInput:
+        """The same error shape FastAPI gives for a bad request body."""
+        error = cls(prefix, "")
+        error.detail = [
+            {"loc": [prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        return error
 
 
 class Unauthorized(DomainError):

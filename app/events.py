@@ -46,6 +46,13 @@ class LeadEventRecorded(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LeadFieldsChanged(DomainEvent):
+    """Contact fields were edited (fit depends on them)."""
+
+    lead_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
 class StageChanged(DomainEvent):
     lead_id: uuid.UUID
     kind: str = "funnel"  # "funnel" | "lifecycle"
