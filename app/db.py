@@ -43,6 +43,7 @@ def make_engine(database_url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "isolation_level": None},
+            hide_parameters=True,
             pool_size=pool_size,
             max_overflow=pool_size,
         )
@@ -55,6 +56,8 @@ def make_engine(database_url: str, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # Error messages would otherwise carry bound values (emails) into the logs.
+        hide_parameters=True,
     )
 
 
