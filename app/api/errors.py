@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError, RateLimited
@@ -36,8 +37,21 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The database went away (restart, failover): nothing was acknowledged, so the client
+    # may retry; the pool reconnects by itself.
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(
+        {"detail": "Service temporarily unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
+    scope_route = request.scope.get("route")
+    route = getattr(scope_route, "path", "unmatched")
+    log.error("unhandled error", exc_info=exc, extra={"path": route})
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
@@ -45,4 +59,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
