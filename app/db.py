@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # SQLite lacks power(); the set-based decay re-base needs 0.5 ** x.
+    dbapi_connection.create_function("pow_half", 1, lambda x: math.pow(0.5, x), deterministic=True)
 
 
 def _begin_immediate(conn: Any) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from app.privacy.service import retention_job
 from app.scheduler import Job
+from app.scoring.jobs import daily_decay_job, rescore_job
 
 JOBS: list[Job] = [
     Job("retention", retention_job, every_seconds=24 * 3600),
+    Job("engagement-decay", daily_decay_job, every_seconds=24 * 3600),
+    Job("rescore", rescore_job),
 ]

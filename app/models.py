@@ -116,6 +116,8 @@ class Lead(SQLModel, table=True):
     # Strongest intent signal seen and when, so the stage can fall back when it goes stale.
     intent_stage: str | None = Field(default=None, max_length=10)
     intent_at: datetime | None = _ts()
+    # Last BOFU hand-raise (demo or trial request): the short path to MQL.
+    hand_raise_at: datetime | None = _ts()
     fit_score: float = 0.0
     engagement_score: float = 0.0
     # engagement_score is exact at this instant; decay from here at read time.
@@ -134,7 +136,8 @@ class Lead(SQLModel, table=True):
 
     @property
     def is_mql(self) -> bool:
-        return self.became_mql_at is not None
+        """Qualified now: MQL or further down the sales path (not recycled or disqualified)."""
+        return self.lifecycle_stage in ("mql", "sal", "sql", "opportunity", "customer")
 
 
 class Form(SQLModel, table=True):
@@ -204,6 +207,8 @@ class Event(SQLModel, table=True):
     recorded_at: datetime = _created_at()
     engagement_delta: float = 0.0
     fit_delta: float = 0.0
+    # Points per scoring rule this event earned ({rule_id: points}), for explanations and caps.
+    score_rules: dict[str, float] = _json()
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
 
 

@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 from app.db import Database
 from app.main import create_app
 from app.migrate import upgrade
+from app.scoring.service import model_cache
 from app.settings import Settings
 
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -86,6 +87,7 @@ def _empty_all_tables(db: Database) -> None:
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings, run_scheduler=False)
     yield application
+    model_cache.clear()
     _empty_all_tables(application.state.db)
     application.state.db.dispose()
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import api_keys, capture, forms, health, leads, privacy
+from app.api import api_keys, capture, events, forms, health, leads, privacy, scoring, tracking
 
 public_router = APIRouter()
 public_router.include_router(health.router)
 public_router.include_router(capture.router)
+public_router.include_router(tracking.router)
 
 api_router = APIRouter()
 api_router.include_router(api_keys.router)
 # Before any /leads/{id} router: /leads/export.csv must not be read as a lead id.
 api_router.include_router(privacy.router)
 api_router.include_router(forms.router)
+api_router.include_router(scoring.router)  # before leads: /leads/{id}/score
 api_router.include_router(leads.router)
+api_router.include_router(events.router)

@@ -7,13 +7,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.capture.intake import UTM_FIELDS, Intake
 from app.events import ConsentChanged, LeadCaptured, publish
+from app.leads.service import upsert_lead
 from app.leads.stages import record_initial_stages
 from app.leads.timeline import record_event
 from app.models import Consent, ConsentRecord, Form, FormKind, Lead, Submission, Suppression
@@ -56,25 +55,6 @@ class CaptureOutcome:
         if self.download_token:
             body["download_token"] = self.download_token
         return body
-
-
-def _insert_ignoring_conflict(session: Session, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT (email) DO NOTHING; True when this call created the lead."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Lead).values(**values).on_conflict_do_nothing(index_elements=["email"])
-    # RETURNING tells insert from conflict on every driver (rowcount may be -1).
-    return session.execute(statement.returning(col(Lead.id))).first() is not None
-
-
-def _upsert_lead(session: Session, email: str) -> tuple[Lead, bool]:
-    template = Lead(email=email, consent=Consent.pending)
-    created = _insert_ignoring_conflict(session, template.model_dump())
-    statement = select(Lead).where(Lead.email == email)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()  # concurrent merges into one lead queue up
-    lead = session.exec(statement.execution_options(populate_existing=True)).one()
-    return lead, created
 
 
 def _merge(lead: Lead, intake: Intake, visitor: Visitor, is_new: bool) -> None:
@@ -249,7 +229,7 @@ def capture(
             session.flush()
     except IntegrityError as exc:
         raise DuplicateIdempotencyKey from exc
-    lead, is_new = _upsert_lead(session, intake.email)
+    lead, is_new = upsert_lead(session, intake.email)
     _merge(lead, intake, visitor, is_new)
     if is_new:
         lead.first_form_id = form.id

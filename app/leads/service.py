@@ -9,14 +9,39 @@ from datetime import datetime
 from zoneinfo import available_timezones
 
 from sqlalchemy import or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput, NotFound
 from app.events import LeadFieldsChanged, publish
 from app.leads.schemas import LeadUpdate
-from app.models import Lead
+from app.models import Consent, Lead
 from app.settings import Settings
 from app.types import utcnow
+
+
+def _insert_ignoring_conflict(session: Session, values: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT (email) DO NOTHING; True when this call created the lead."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Lead).values(**values).on_conflict_do_nothing(index_elements=["email"])
+    # RETURNING tells insert from conflict on every driver (rowcount may be -1).
+    return session.execute(statement.returning(col(Lead.id))).first() is not None
+
+
+def upsert_lead(session: Session, email: str, lifecycle_stage: str = "lead") -> tuple[Lead, bool]:
+    """The lead with this (normalised) email, created if new; safe under concurrency.
+
+    On PostgreSQL the row is locked so concurrent merges into one lead queue up.
+    """
+    template = Lead(email=email, consent=Consent.pending, lifecycle_stage=lifecycle_stage)
+    created = _insert_ignoring_conflict(session, template.model_dump())
+    statement = select(Lead).where(Lead.email == email)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    lead = session.exec(statement.execution_options(populate_existing=True)).one()
+    return lead, created
 
 
 def get_lead(session: Session, lead_id: uuid.UUID) -> Lead:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5104e5fccb7e
+Revision ID: bbbca17bd925
 Revises:
-Create Date: 2026-11-25 03:34:50.731816
+Create Date: 2026-11-25 04:21:03.109517
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "5104e5fccb7e"
+revision: str = "bbbca17bd925"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -278,6 +278,7 @@ def upgrade() -> None:
         sa.Column("funnel_stage", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("intent_stage", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("intent_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hand_raise_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("fit_score", sa.Float(), nullable=False),
         sa.Column("engagement_score", sa.Float(), nullable=False),
         sa.Column("engagement_as_of", app.types.UTCDateTime(timezone=True), nullable=False),
@@ -378,6 +379,11 @@ def upgrade() -> None:
         sa.Column("recorded_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("engagement_delta", sa.Float(), nullable=False),
         sa.Column("fit_delta", sa.Float(), nullable=False),
+        sa.Column(
+            "score_rules",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_event_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),

@@ -1,0 +1,168 @@
+"""Background scoring work: the daily decay re-base and re-scoring after a model change."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+from sqlmodel import Session, col, func, select
+
+from app.db import Database
+from app.models import Event, Lead, RescoreJob
+from app.scoring.recompute import recompute
+from app.scoring.service import (
+    UNSCORED_EVENTS,
+    active_model,
+    check_mql,
+    refresh_fit,
+    update_funnel_stage,
+)
+from app.settings import Settings
+from app.types import utcnow
+
+log = logging.getLogger(__name__)
+RESCORE_BATCH = 500
+
+# One statement re-bases every stored score to `now`; reads stay exact either way (decay is
+# applied at read time), this keeps stored numbers meaningful for lists and SQL filters.
+REBASE_POSTGRES = """
+UPDATE lead SET engagement_score = engagement_score
+    * power(0.5, extract(epoch FROM (:now - engagement_as_of)) / 86400.0 / :half_life),
+    engagement_as_of = :now
+WHERE engagement_as_of < :now AND engagement_score <> 0
+"""
+REBASE_SQLITE = """
+UPDATE lead SET engagement_score = engagement_score
+    * pow_half((julianday(:now) - julianday(engagement_as_of)) / :half_life),
+    engagement_as_of = :now
+WHERE engagement_as_of < :now AND engagement_score <> 0
+"""
+
+
+def rebase_engagement(session: Session, now: datetime) -> int:
+    """Decay every stored engagement score to `now` in one set-based UPDATE."""
+    half_life = active_model(session).config.half_life_days
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(text(REBASE_POSTGRES), {"now": now, "half_life": half_life})
+    else:
+        stamp = now.replace(tzinfo=None).isoformat(sep=" ")
+        result = session.execute(text(REBASE_SQLITE), {"now": stamp, "half_life": half_life})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def demote_cooled_leads(session: Session, settings: Settings, now: datetime) -> int:
+    """Leads whose engagement decayed below their band and whose intent went stale drop a stage."""
+    model = active_model(session).config
+    stale = now - timedelta(days=model.intent_fresh_days)
+    candidates = select(Lead).where(
+        col(Lead.funnel_stage) != "tofu",
+        col(Lead.engagement_score) < model.bands.bofu_at,
+        (col(Lead.intent_at).is_(None))
+        | (col(Lead.intent_at) < stale)
+        | (col(Lead.intent_stage) != Lead.funnel_stage),
+    )
+    moved = 0
+    for lead in session.exec(candidates.execution_options(yield_per=500)):
+        before = lead.funnel_stage
+        update_funnel_stage(session, settings, lead, model, now)
+        moved += lead.funnel_stage != before
+    return moved
+
+
+def daily_decay_job(db: Database, settings: Settings) -> None:
+    now = utcnow()
+    with db.transaction() as session:
+        rebased = rebase_engagement(session, now)
+        moved = demote_cooled_leads(session, settings, now)
+    log.info("engagement re-based", extra={"job": "decay", "count": rebased + moved})
+
+
+def start_rescore(session: Session) -> RescoreJob:
+    total = session.exec(
+        select(func.count()).select_from(Lead).where(col(Lead.erased_at).is_(None))
+    ).one()
+    job = RescoreJob(model_version=active_model(session).version, state="queued", total=total)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _rescore_batch(session: Session, settings: Settings, leads: list[Lead], now: datetime) -> None:
+    model = active_model(session).config
+    events_by_lead: dict[uuid.UUID, list[Event]] = defaultdict(list)
+    statement = select(Event).where(col(Event.lead_id).in_([lead.id for lead in leads]))
+    for event in session.exec(statement.order_by(col(Event.recorded_at), col(Event.id))):
+        if event.type not in UNSCORED_EVENTS and event.lead_id is not None:
+            events_by_lead[event.lead_id].append(event)
+    for lead in leads:
+        result = recompute(model, events_by_lead[lead.id], lead.created_at)  # type: ignore[arg-type]
+        lead.engagement_score, lead.engagement_as_of = result.engagement, result.as_of
+        lead.intent_stage, lead.intent_at, lead.hand_raise_at = (
+            result.intent_stage,
+            result.intent_at,
+            result.hand_raise_at,
+        )
+        refresh_fit(lead, model)
+        session.add(lead)
+        update_funnel_stage(session, settings, lead, model, now)
+        check_mql(session, settings, lead, model, now)
+
+
+def run_rescore(
+    db: Database,
+    settings: Settings,
+    job_id: uuid.UUID,
+    progress: Callable[[int, int], None] | None = None,
+) -> RescoreJob:
+    """Re-score every lead in batches, one transaction per batch; memory stays bounded."""
+    last_id: uuid.UUID | None = None
+    while True:
+        with db.transaction() as session:
+            job = session.get(RescoreJob, job_id)
+            assert job is not None
+            statement = select(Lead).where(col(Lead.erased_at).is_(None))
+            if last_id is not None:
+                statement = statement.where(col(Lead.id) > last_id)
+            leads = list(session.exec(statement.order_by(col(Lead.id)).limit(RESCORE_BATCH)).all())
+            if leads:
+                _rescore_batch(session, settings, leads, utcnow())
+                last_id = leads[-1].id
+            job.done = min(job.total, job.done + len(leads)) if leads else job.total
+            job.state = "running" if leads else "done"
+            job.finished_at = None if leads else utcnow()
+            session.add(job)
+        if progress:
+            progress(job.done, job.total)
+        if not leads:
+            return job
+
+
+def rescore_job(db: Database, settings: Settings) -> None:
+    """Scheduler tick: claim one queued re-score job and run it to the end."""
+    with db.transaction() as session:
+        statement = (
+            select(RescoreJob)
+            .where(RescoreJob.state == "queued")
+            .order_by(col(RescoreJob.created_at))
+        )
+        if not db.is_sqlite:
+            statement = statement.with_for_update(skip_locked=True)
+        job = session.exec(statement.limit(1)).first()
+        if job is None:
+            return
+        job.state = "running"
+        session.add(job)
+        job_id = job.id
+    try:
+        run_rescore(db, settings, job_id)
+    except Exception as exc:
+        with db.transaction() as session:
+            failed = session.get(RescoreJob, job_id)
+            if failed is not None:
+                failed.state, failed.error = "failed", type(exc).__name__
+                session.add(failed)
+        raise
