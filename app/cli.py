@@ -88,6 +88,27 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rescore(_args: argparse.Namespace) -> int:
+    from app import subscribers  # noqa: F401  (MQLs found by a re-score are handed off)
+    from app.db import Database
+    from app.scoring.jobs import run_rescore, start_rescore
+
+    settings = get_settings()
+    db = Database(settings)
+    with db.transaction() as session:
+        job_id = start_rescore(session).id
+
+    def bar(done: int, total: int) -> None:
+        filled = int(30 * done / total) if total else 30
+        sys.stderr.write(f"\rre-scoring [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    job = run_rescore(db, settings, job_id, progress=bar)
+    sys.stderr.write("\n")
+    print(f"re-scored {job.done} leads with model version {job.model_version}")
+    return 0
+
+
 def _backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -143,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--email", required=True)
     user.add_argument("--role", choices=["admin", "marketer", "viewer"], default="marketer")
     user.add_argument("--password", help="prompted for when omitted")
+    add("rescore", _rescore, "Re-score every lead with the active scoring model.")
     backup = add(
         "backup", _backup, "Write a consistent backup of the database (safe while serving)."
     )

@@ -76,11 +76,11 @@ SELECT gen_random_uuid(), id, 'funnel', NULL, 'tofu', created_at FROM lead
 
 # Time-ordered ids (like the app's uuid7) keep the primary key index append-only.
 PG_EVENTS = """
-INSERT INTO event (id, lead_id, type, properties, occurred_at, recorded_at, engagement_delta, fit_delta)
+INSERT INTO event (id, lead_id, type, properties, score_rules, occurred_at, recorded_at, engagement_delta, fit_delta)
 SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(row_number() OVER ()), 12, '0'))::uuid, l.id,
        (ARRAY['page_viewed','page_viewed','page_viewed','email_opened','email_clicked',
               'form_submitted','content_downloaded','email_sent','email_sent','page_viewed'])[1 + (k + l.mql_episode) % 10],
-       '{}'::jsonb, l.created_at + k * interval '7 hours', now(), 1, 0
+       '{}'::jsonb, '{}'::jsonb, l.created_at + k * interval '7 hours', now(), 1, 0
 FROM lead l CROSS JOIN generate_series(1, :k) AS k
 """
 
@@ -132,8 +132,8 @@ def seed_sqlite(engine: Engine, leads: int, events_per_lead: int, batch: int = 2
         " VALUES (:id, :lead_id, :kind, :from_stage, :to_stage, :at)"
     )
     event_sql = text(
-        "INSERT INTO event (id, lead_id, type, properties, occurred_at, recorded_at, engagement_delta,"
-        " fit_delta) VALUES (:id, :lead_id, :type, '{}', :at, :now, 1, 0)"
+        "INSERT INTO event (id, lead_id, type, properties, score_rules, occurred_at, recorded_at, engagement_delta,"
+        " fit_delta) VALUES (:id, :lead_id, :type, '{}', '{}', :at, :now, 1, 0)"
     )
     for start in range(0, leads, batch):
         lead_rows, stage_rows, event_rows = [], [], []
