@@ -53,6 +53,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's access log prints query strings, which may carry emails (UTM links, tokens).
     logging.getLogger("uvicorn.access").disabled = True
+    # APScheduler logs every tick (and every skipped overlapping tick); our jobs log what
+    # they did themselves.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry webhook URLs
 
 
 def _route_name(scope: Scope) -> str:

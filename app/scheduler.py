@@ -47,6 +47,7 @@ def build_scheduler(db: Database, settings: Settings) -> BackgroundScheduler:
             "interval",
             seconds=job.every_seconds or settings.tick_seconds,
             id=job.name,
+            name=job.name,
             max_instances=1,  # a slow tick is never overlapped by the next one
             coalesce=True,
         )

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     public_rate_limit_per_minute: int = Field(default=120, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     run_scheduler: bool = True
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # An endpoint is switched off after this many deliveries in a row went dead.
+    webhook_disable_after: int = Field(default=5, gt=0)
     # Raw submissions and event details older than this many days are purged (off: None).
     retention_days: int | None = Field(default=None, gt=0)
 

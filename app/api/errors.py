@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError, RateLimited
@@ -48,6 +48,23 @@ def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
+    # e.g. a NUL character, which PostgreSQL text and JSONB cannot hold: bad input, not a crash.
+    log.info("refused a value the database cannot store: %s", type(exc.orig).__name__)  # type: ignore[attr-defined]
+    return JSONResponse(
+        {
+            "detail": [
+                {
+                    "loc": ["body"],
+                    "msg": "contains characters that cannot be stored (e.g. NUL)",
+                    "type": "value_error",
+                }
+            ]
+        },
+        status_code=422,
+    )
+
+
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     scope_route = request.scope.get("route")
     route = getattr(scope_route, "path", "unmatched")
@@ -60,4 +77,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import api_keys, capture, events, forms, health, leads, privacy, scoring, tracking
+from app.api import (
+    api_keys,
+    capture,
+    events,
+    forms,
+    health,
+    leads,
+    privacy,
+    sales,
+    scoring,
+    tracking,
+    webhooks,
+)
 
 public_router = APIRouter()
 public_router.include_router(health.router)
@@ -19,3 +31,5 @@ api_router.include_router(forms.router)
 api_router.include_router(scoring.router)  # before leads: /leads/{id}/score
 api_router.include_router(leads.router)
 api_router.include_router(events.router)
+api_router.include_router(sales.router)
+api_router.include_router(webhooks.router)

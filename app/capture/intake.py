@@ -46,7 +46,8 @@ def normalise_email(raw: str) -> str:
 
 
 def _clean(value: object) -> str:
-    return str(value).strip() if value is not None else ""
+    # NUL cannot be stored in PostgreSQL text and is never meaningful in a form value.
+    return str(value).replace("\x00", "").strip() if value is not None else ""
 
 
 def _company_size(value: str) -> int | None:
@@ -84,7 +85,7 @@ def read_submission(
     elif "email" not in intake.errors:
         intake.errors["email"] = "This field is required"
     for name, raw in values.items():
-        _sort_value(intake, str(name), _clean(raw), honeypot)
+        _sort_value(intake, _clean(name), _clean(raw), honeypot)
     for name in UTM_FIELDS:
         if name not in intake.attribution and _clean(query.get(name)):
             intake.attribution[name] = _clean(query.get(name))[:200]

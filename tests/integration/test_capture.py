@@ -329,3 +329,25 @@ def test_hosted_form_page_is_accessible_and_counts_views(
 
 def test_confirm_with_a_bad_token_is_404(anon: TestClient) -> None:
     assert anon.get("/confirm/nonsense").status_code == 404
+
+
+def test_nul_characters_are_dropped_not_a_server_error(
+    client: TestClient, anon: TestClient, db: Database
+) -> None:
+    make_form(client)
+    response = anon.post(
+        CAPTURE, json={"email": "nul@example.com", "company": "Ac\x00me", "x\x00y": "v\x00"}
+    )
+    assert response.status_code == 201
+    [lead] = _leads(db)
+    assert lead.company == "Acme"
+
+
+def test_nul_in_event_properties_is_a_422(client: TestClient, anon: TestClient) -> None:
+    make_form(client)
+    submit(anon, email="nul@example.com")
+    response = client.post(
+        "/api/v1/events",
+        json={"email": "nul@example.com", "type": "custom", "properties": {"note": "a\x00b"}},
+    )
+    assert response.status_code in (201, 422)

@@ -9,18 +9,26 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Lead, Submission
+from app.handoff.delivery import deliver_due
+from app.models import Lead, Submission, WebhookDelivery
+from app.settings import Settings
+from app.types import utcnow
 from tests.conftest import ADMIN_KEY
-from tests.integration.processes import Service, running_service, service_env
+from tests.factories import make_form, submit
+from tests.integration.processes import Service, free_port, running_service, service_env
+from tests.integration.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +164,50 @@ def test_postgres_restart_under_load_recovers_and_loses_nothing(
         )
     assert set(load.acknowledged) <= _stored_emails(db)
     _assert_no_personal_data_logged(tmp_path / "serve.log")
+
+
+def test_kill_9_of_a_worker_between_claim_and_delivery_loses_no_webhook(
+    client: TestClient,
+    anon: TestClient,
+    db: Database,
+    database_url: str,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    receiver = Receiver(free_port()).start()
+    receiver.default = Reply(200, delay=30)  # the worker's POST hangs: it has claimed, not recorded
+    try:
+        hook = client.post(
+            "/api/v1/webhooks", json={"url": receiver.url, "events": ["lead.mql"]}
+        ).json()
+        receiver.secrets.append(hook["secret"])
+        make_form(client, slug="demo", name="Demo", kind="demo_request", offer=None)
+        submit(anon, "demo", email="ceo@acme-corp.com", job_title="CEO")
+        env = service_env(database_url, tmp_path, LEADNURTURE_TICK_SECONDS="0.2")
+        log = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 30
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.kill()
+        worker.wait(timeout=10)
+        assert len(receiver.received) == 1
+        with db.transaction() as session:
+            delivery = session.exec(select(WebhookDelivery)).one()
+            assert delivery.status == "pending"  # claimed under a lease, never recorded
+        receiver.default = Reply(200)
+        with db.transaction() as session:  # time passes: the dead worker's lease runs out
+            leased = session.exec(select(WebhookDelivery)).one()
+            assert leased.next_attempt_at is not None
+            assert leased.next_attempt_at > utcnow() + timedelta(seconds=60)
+            leased.next_attempt_at = utcnow() - timedelta(seconds=1)
+            session.add(leased)
+        deliver_due(db, settings)
+        with db.transaction() as session:
+            assert session.exec(select(WebhookDelivery)).one().status == "delivered"
+        assert {r.webhook_id for r in receiver.received} == {receiver.received[0].webhook_id}
+        assert all(r.verified_with for r in receiver.received)
+    finally:
+        receiver.stop()
