@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     public_rate_limit_per_minute: int = Field(default=120, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     run_scheduler: bool = True
+    # Communication limits across all sequences (SPEC §6); over them a send is deferred.
+    max_marketing_emails_per_day: int = Field(default=1, gt=0)
+    max_marketing_emails_per_week: int = Field(default=3, gt=0)
+    # Global throttle of marketing email per minute (off: None).
+    max_emails_per_minute: int | None = Field(default=None, gt=0)
+    dispatch_batch_size: int = Field(default=200, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     # An endpoint is switched off after this many deliveries in a row went dead.

@@ -22,12 +22,12 @@ from app.capture.service import (
     DuplicateIdempotencyKey,
     Visitor,
     capture,
-    change_consent,
     replayed_answer,
 )
 from app.capture.views import count_form_view
 from app.db import Database
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from app.leads.consent import change_consent
 from app.leads.timeline import record_event
 from app.models import Consent, Form, Lead
 from app.pages import templates

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from app.api import (
     api_keys,
     capture,
+    email_events,
+    email_tracking,
     events,
     forms,
     health,
@@ -14,6 +16,7 @@ from app.api import (
     privacy,
     sales,
     scoring,
+    sequences,
     tracking,
     webhooks,
 )
@@ -22,6 +25,7 @@ public_router = APIRouter()
 public_router.include_router(health.router)
 public_router.include_router(capture.router)
 public_router.include_router(tracking.router)
+public_router.include_router(email_tracking.router)
 
 api_router = APIRouter()
 api_router.include_router(api_keys.router)
@@ -33,3 +37,5 @@ api_router.include_router(leads.router)
 api_router.include_router(events.router)
 api_router.include_router(sales.router)
 api_router.include_router(webhooks.router)
+api_router.include_router(sequences.router)
+api_router.include_router(email_events.router)

@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.capture.intake import UTM_FIELDS, Intake
-from app.events import ConsentChanged, LeadCaptured, publish
+from app.events import LeadCaptured, publish
+from app.leads.consent import change_consent
 from app.leads.service import upsert_lead
 from app.leads.stages import record_initial_stages
 from app.leads.timeline import record_event
-from app.models import Consent, ConsentRecord, Form, FormKind, Lead, Submission, Suppression
+from app.models import Consent, Form, FormKind, Lead, Submission, Suppression
 from app.nurture.outbox import queue_transactional_email
 from app.pages import render_email
 from app.privacy.service import email_hash
@@ -111,33 +112,6 @@ def _set_consent(
 def consent_text(form: Form) -> str:
     labels = [f.get("label") for f in form.fields if f.get("name") == "consent" and f.get("label")]
     return str(labels[0]) if labels else f"Submitted form '{form.name}'"
-
-
-def change_consent(
-    session: Session,
-    settings: Settings,
-    lead: Lead,
-    consent: str,
-    *,
-    source: str,
-    ip: str | None = None,
-    form_text: str | None = None,
-) -> None:
-    """Set consent with evidence (time, source, IP, what the person saw) and tell subscribers."""
-    lead.consent = consent
-    lead.consent_updated_at = utcnow()
-    session.add(lead)
-    session.add(
-        ConsentRecord(
-            lead_id=lead.id,
-            consent=consent,
-            source=source,
-            ip=ip,
-            form_text=(form_text or "")[:2000] or None,
-        )
-    )
-    session.flush()
-    publish(ConsentChanged(session=session, settings=settings, lead_id=lead.id, consent=consent))
 
 
 def replayed_answer(

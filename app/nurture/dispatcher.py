@@ -1,0 +1,421 @@
+"""The dispatcher: each tick plans due enrollments into queued messages, then sends them.
+
+Plan (one short transaction): claim due enrollments (FOR UPDATE SKIP LOCKED on PostgreSQL,
+a process lock on SQLite), run the step machine, write each email as a `message` row —
+unique per (enrollment, step), so nothing is planned twice — and move the enrollment on.
+
+Send: claim queued messages under a lease (status 'sending', next_attempt_at pushed past
+the time a batch can take), send them outside any transaction, then mark them. A crash
+between the SMTP server's 250 and the mark is the one window in which a message can go
+out twice (when the lease runs out); everything else is exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, func, or_, select
+
+from app.db import Database, sqlite_claim_lock
+from app.leads.consent import opt_out
+from app.leads.timeline import record_event
+from app.models import Consent, Enrollment, Event, Lead, Message, Sequence, Suppression
+from app.nurture.compose import finish_html, finish_text, list_id, mime_message, unsubscribe_url
+from app.nurture.machine import LeadState, goal_reached, next_action
+from app.nurture.schedule import SendWindow
+from app.nurture.service import steps_of
+from app.nurture.templating import lead_context, render
+from app.nurture.transports import SendResult, Transport, make_transport
+from app.privacy.service import email_hash
+from app.scoring.service import active_model, current_engagement
+from app.settings import Settings
+from app.types import utcnow
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+SEND_BATCH = 100
+SEND_LEASE = timedelta(minutes=5)
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+PENDING_CONSENT_GRACE = timedelta(days=7)
+
+
+def _claim_due(session: Session, now: datetime, limit: int, is_sqlite: bool) -> list[Enrollment]:
+    statement = (
+        select(Enrollment)
+        .where(Enrollment.status == "active", col(Enrollment.next_run_at) <= now)
+        .order_by(col(Enrollment.next_run_at))
+        .limit(limit)
+    )
+    if not is_sqlite:
+        statement = statement.with_for_update(skip_locked=True, of=Enrollment)
+    return list(session.exec(statement).all())
+
+
+def _lead_state(session: Session, lead: Lead, enrollment: Enrollment, now: datetime) -> LeadState:
+    messages = session.exec(select(Message).where(Message.enrollment_id == enrollment.id)).all()
+    clicks = session.exec(
+        select(Event.properties).where(
+            Event.lead_id == lead.id,
+            Event.type == "email_clicked",
+            col(Event.occurred_at) >= enrollment.enrolled_at,
+        )
+    ).all()
+    model = active_model(session).config
+    return LeadState(
+        funnel_stage=lead.funnel_stage,
+        lifecycle_stage=lead.lifecycle_stage,
+        engagement=current_engagement(lead, model, now),
+        fields=lead_context(lead),
+        opened_steps=frozenset(
+            m.step_position for m in messages if m.opened_at and m.step_position is not None
+        ),
+        clicked_steps=frozenset(
+            m.step_position for m in messages if m.clicked_at and m.step_position is not None
+        ),
+        clicked_urls=tuple(str(p.get("url", "")) for p in clicks),
+        became_mql_since_enrolled=bool(
+            lead.became_mql_at and lead.became_mql_at >= enrollment.enrolled_at
+        ),
+    )
+
+
+def _finish(enrollment: Enrollment, status: str, reason: str, now: datetime) -> None:
+    enrollment.status, enrollment.exit_reason = status, reason
+    enrollment.finished_at, enrollment.next_run_at = now, None
+
+
+def _not_sendable_reason(
+    session: Session, lead: Lead, enrollment: Enrollment, now: datetime
+) -> str | None:
+    """Why this lead must get no marketing email now: 'pending' means wait, others mean exit."""
+    if lead.erased_at is not None:
+        return "erased"
+    if (
+        session.get(Suppression, email_hash(lead.email)) is not None
+        and lead.consent != Consent.subscribed
+    ):
+        return lead.consent
+    if lead.consent == Consent.pending:
+        return (
+            "pending" if now - enrollment.enrolled_at < PENDING_CONSENT_GRACE else "not_confirmed"
+        )
+    if lead.consent != Consent.subscribed:
+        return lead.consent
+    return None
+
+
+def _deferred_until(
+    session: Session, settings: Settings, lead: Lead, sequence: Sequence, now: datetime
+) -> datetime | None:
+    """The earliest time limits allow another marketing email, or None if it may go now."""
+    if sequence.send_window:
+        opens = SendWindow.from_config(sequence.send_window).next_open(now, lead.timezone)
+        if opens > now:
+            return opens
+    recent = list(
+        session.exec(
+            select(Message.created_at)
+            .where(
+                Message.lead_id == lead.id,
+                Message.kind == "marketing",
+                col(Message.created_at) > now - timedelta(days=7),
+            )
+            .order_by(col(Message.created_at).desc())
+        ).all()
+    )
+    day = [t for t in recent if t > now - timedelta(days=1)]
+    if len(day) >= settings.max_marketing_emails_per_day:
+        return day[settings.max_marketing_emails_per_day - 1] + timedelta(days=1, minutes=1)
+    if len(recent) >= settings.max_marketing_emails_per_week:
+        return recent[settings.max_marketing_emails_per_week - 1] + timedelta(days=7, minutes=1)
+    return _throttled_until(session, settings, sequence, now)
+
+
+def _throttled_until(
+    session: Session, settings: Settings, sequence: Sequence, now: datetime
+) -> datetime | None:
+    minute_ago = now - timedelta(minutes=1)
+    if sequence.throttle_per_minute:
+        count = session.exec(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.sequence_id == sequence.id, col(Message.created_at) > minute_ago)
+        ).one()
+        if count >= sequence.throttle_per_minute:
+            return now + timedelta(minutes=1)
+    if settings.max_emails_per_minute:
+        count = session.exec(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.kind == "marketing", col(Message.created_at) > minute_ago)
+        ).one()
+        if count >= settings.max_emails_per_minute:
+            return now + timedelta(minutes=1)
+    return None
+
+
+def _plan_email(
+    session: Session,
+    settings: Settings,
+    lead: Lead,
+    sequence: Sequence,
+    enrollment: Enrollment,
+    step: dict[str, Any],
+    position: int,
+    now: datetime,
+) -> None:
+    message_id = uuid.uuid4()
+    context = {
+        "lead": lead_context(lead),
+        "sender": {"name": settings.email_from, "address": settings.postal_address},
+    }
+    unsubscribe = unsubscribe_url(settings, lead.id, message_id)
+    values = {
+        "id": message_id,
+        "lead_id": lead.id,
+        "enrollment_id": enrollment.id,
+        "sequence_id": sequence.id,
+        "step_position": position,
+        "kind": "marketing",
+        "to_address": lead.email,
+        "subject": render(step["subject"], context, html=False).strip()[:500],
+        "html_body": finish_html(
+            render(step["html"], context, html=True), settings, message_id, unsubscribe
+        ),
+        "text_body": finish_text(render(step["text"], context, html=False), settings, unsubscribe),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Unique (enrollment, step): a step re-planned after a crash or a loop sends nothing new.
+    session.execute(
+        insert(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["enrollment_id", "step_position"])
+    )
+
+
+def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: datetime) -> None:
+    lead = session.get(Lead, enrollment.lead_id)
+    sequence = session.get(Sequence, enrollment.sequence_id)
+    if lead is None or sequence is None or sequence.status == "archived":
+        _finish(enrollment, "exited", "sequence_archived", now)
+        return
+    if sequence.status != "active":
+        enrollment.next_run_at = now + timedelta(minutes=5)  # paused: look again later
+        return
+    steps = steps_of(session, sequence.id, enrollment.sequence_version)
+    state = _lead_state(session, lead, enrollment, now)
+    goal = goal_reached(sequence.exit_when, state)
+    if goal:
+        _finish(enrollment, "exited", goal, now)
+        return
+    action = next_action(steps, enrollment.current_step, state, now)
+    if action.kind == "done":
+        _finish(
+            enrollment,
+            "completed" if action.reason == "completed" else "exited",
+            action.reason,
+            now,
+        )
+        return
+    if action.kind == "wait":
+        assert action.run_at is not None
+        run_at = action.run_at
+        if action.reason == "until_send_window" and sequence.send_window:
+            run_at = SendWindow.from_config(sequence.send_window).next_open(run_at, lead.timezone)
+        enrollment.current_step, enrollment.next_run_at = action.position, run_at
+        return
+    blocked = _not_sendable_reason(session, lead, enrollment, now)
+    if blocked == "pending":
+        enrollment.next_run_at = now + timedelta(hours=1)
+        return
+    if blocked:
+        _finish(enrollment, "exited", blocked, now)
+        return
+    deferred = _deferred_until(session, settings, lead, sequence, now)
+    if deferred:
+        enrollment.next_run_at = deferred
+        return
+    _plan_email(
+        session, settings, lead, sequence, enrollment, steps[action.position], action.position, now
+    )
+    enrollment.current_step, enrollment.next_run_at = action.position + 1, now
+
+
+def plan_due(db: Database, settings: Settings, now: datetime) -> int:
+    """Move every claimed due enrollment one step on (an email step plans one message)."""
+
+    def run(session: Session) -> int:
+        enrollments = _claim_due(session, now, settings.dispatch_batch_size, db.is_sqlite)
+        for enrollment in enrollments:
+            _advance(session, settings, enrollment, now)
+            session.add(enrollment)
+        return len(enrollments)
+
+    if db.is_sqlite:
+        with sqlite_claim_lock, db.transaction() as session:
+            return run(session)
+    with db.transaction() as session:
+        return run(session)
+
+
+def _claim_messages(session: Session, now: datetime, is_sqlite: bool) -> list[Message]:
+    statement = (
+        select(Message)
+        .where(
+            or_(col(Message.status) == "queued", col(Message.status) == "sending"),
+            col(Message.next_attempt_at) <= now,
+        )
+        .order_by(col(Message.next_attempt_at))
+        .limit(SEND_BATCH)
+    )
+    if not is_sqlite:
+        statement = statement.with_for_update(skip_locked=True)
+    messages = list(session.exec(statement).all())
+    for message in messages:
+        message.status, message.next_attempt_at = "sending", now + SEND_LEASE
+        session.add(message)
+    return messages
+
+
+def _still_wanted(session: Session, message: Message) -> bool:
+    """Consent may have changed since the message was planned: check again right before sending."""
+    if message.kind == "test":
+        return bool(message.to_address)
+    lead = session.get(Lead, message.lead_id) if message.lead_id else None
+    if lead is None or lead.erased_at is not None or not message.to_address:
+        return False
+    if lead.consent in (Consent.bounced, Consent.complained):
+        return False
+    return message.kind != "marketing" or lead.consent == Consent.subscribed
+
+
+def _mime(session: Session, settings: Settings, message: Message) -> EmailMessage:
+    sequence = session.get(Sequence, message.sequence_id) if message.sequence_id else None
+    marketing = message.kind == "marketing" and message.lead_id is not None
+    assert message.to_address is not None
+    return mime_message(
+        settings,
+        to=message.to_address,
+        subject=message.subject or "",
+        html_body=message.html_body or "",
+        text_body=message.text_body or "",
+        unsubscribe=unsubscribe_url(settings, message.lead_id, message.id)
+        if marketing and message.lead_id
+        else None,
+        list_id=list_id(sequence.name, sequence.id, settings) if sequence else None,
+        message_uuid=message.id,
+    )
+
+
+def send_due(db: Database, settings: Settings, transport: Transport, now: datetime) -> int:
+    if db.is_sqlite:
+        with sqlite_claim_lock, db.transaction() as session:
+            outgoing = _prepare_sends(session, settings, now, True)
+    else:
+        with db.transaction() as session:
+            outgoing = _prepare_sends(session, settings, now, False)
+    if not outgoing:
+        return 0
+    results = transport.send_batch([mime for _, mime in outgoing])
+    with db.transaction() as session:
+        for (message_id, _), result in zip(outgoing, results, strict=True):
+            _mark(session, settings, message_id, result, now)
+    return len(outgoing)
+
+
+def _prepare_sends(
+    session: Session, settings: Settings, now: datetime, is_sqlite: bool
+) -> list[tuple[uuid.UUID, EmailMessage]]:
+    outgoing = []
+    for message in _claim_messages(session, now, is_sqlite):
+        if not _still_wanted(session, message):
+            message.status, message.next_attempt_at = "cancelled", None
+            continue
+        outgoing.append((message.id, _mime(session, settings, message)))
+    return outgoing
+
+
+def _mark(
+    session: Session, settings: Settings, message_id: uuid.UUID, result: SendResult, now: datetime
+) -> None:
+    message = session.get(Message, message_id)
+    if message is None:
+        return
+    message.attempts += 1
+    if result.ok:
+        message.status, message.sent_at, message.next_attempt_at = "sent", now, None
+        message.provider_message_id, message.last_error = result.provider_id, None
+        lead = session.get(Lead, message.lead_id) if message.lead_id else None
+        if lead is not None and message.kind == "marketing":
+            record_event(
+                session,
+                settings,
+                lead,
+                "email_sent",
+                {
+                    "message_id": str(message.id),
+                    "sequence_id": str(message.sequence_id),
+                    "step": message.step_position,
+                },
+                occurred_at=now,
+            )
+    elif result.permanent:
+        message.status, message.next_attempt_at, message.last_error = "bounced", None, result.error
+        lead = session.get(Lead, message.lead_id) if message.lead_id else None
+        if lead is not None:
+            opt_out(
+                session,
+                settings,
+                lead,
+                Consent.bounced,
+                source="smtp",
+                details={"message_id": str(message.id), "error": (result.error or "")[:200]},
+            )
+    elif message.attempts > len(RETRY_DELAYS):
+        message.status, message.next_attempt_at, message.last_error = "failed", None, result.error
+    else:
+        message.status, message.last_error = "queued", result.error
+        message.next_attempt_at = now + RETRY_DELAYS[message.attempts - 1]
+    session.add(message)
+
+
+def dispatch(
+    db: Database, settings: Settings, *, clock: Clock = utcnow, transport: Transport | None = None
+) -> int:
+    """One tick: plan until nothing is due, then send what is queued. Returns messages sent."""
+    transport = transport or make_transport(settings.smtp_url, settings.outbox_dir)
+    # An email step leaves its enrollment due at once (to reach the following wait), so plan
+    # again while anything moved; bounded so a tick never runs forever.
+    for _ in range(20):
+        if plan_due(db, settings, clock()) == 0:
+            break
+    sent = 0
+    for _ in range(100):
+        batch = send_due(db, settings, transport, clock())
+        sent += batch
+        if batch < SEND_BATCH:
+            break
+    return sent
+
+
+def dispatch_job(db: Database, settings: Settings) -> None:
+    sent = dispatch(db, settings)
+    if sent:
+        log.info("emails sent", extra={"job": "dispatch", "count": sent})
