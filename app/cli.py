@@ -144,9 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadnurture", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add(
-        name: str, handler: Callable[[argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_, description=help_)
         sub.set_defaults(handler=handler)
         return sub
@@ -165,15 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["admin", "marketer", "viewer"], default="marketer")
     user.add_argument("--password", help="prompted for when omitted")
     add("rescore", _rescore, "Re-score every lead with the active scoring model.")
-    backup = add(
-        "backup", _backup, "Write a consistent backup of the database (safe while serving)."
-    )
-    backup.add_argument(
-        "--output", required=True, help="file to write (SQLite file or pg_dump archive)"
-    )
-    restore = add(
-        "restore", _restore, "Restore a backup over the database (stop the service first)."
-    )
+    backup = add("backup", _backup, "Write a consistent backup of the database (safe while serving).")
+    backup.add_argument("--output", required=True, help="file to write (SQLite file or pg_dump archive)")
+    restore = add("restore", _restore, "Restore a backup over the database (stop the service first).")
     restore.add_argument("--input", required=True)
     demo = add("demo", _demo, "Fill the database with a realistic demo funnel.")
     demo.add_argument("--leads", type=int, default=3000)

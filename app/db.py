@@ -70,9 +70,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = make_engine(settings.database_url, settings.db_pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._sessionmaker = sessionmaker(
-            self.engine, class_=Session, expire_on_commit=False, autoflush=False
-        )
+        self._sessionmaker = sessionmaker(self.engine, class_=Session, expire_on_commit=False, autoflush=False)
 
     def session(self) -> Session:
         return self._sessionmaker()

@@ -42,9 +42,7 @@ class InvalidInput(DomainError):
     def from_pydantic(cls, exc: ValidationError, prefix: str = "body") -> InvalidInput:
         """The same error shape FastAPI gives for a bad request body."""
         error = cls(prefix, "")
-        error.detail = [
-            {"loc": [prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
+        error.detail = [{"loc": [prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return error
 
 

@@ -121,9 +121,7 @@ class Lead(SQLModel, table=True):
     fit_score: float = 0.0
     engagement_score: float = 0.0
     # engagement_score is exact at this instant; decay from here at read time.
-    engagement_as_of: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    engagement_as_of: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     became_mql_at: datetime | None = _ts()
     mql_episode: int = 0
     owner: str | None = Field(default=None, max_length=320)

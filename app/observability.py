@@ -15,9 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-REQUESTS = Counter(
-    "leadnurture_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("leadnurture_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "leadnurture_http_request_duration_seconds",
     "HTTP request latency",

@@ -29,9 +29,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
-    backends = (
-        ["sqlite"] if args.sqlite_only or not postgres_available() else ["sqlite", "postgresql"]
-    )
+    backends = ["sqlite"] if args.sqlite_only or not postgres_available() else ["sqlite", "postgresql"]
     results: list[Result] = []
     started = time.perf_counter()
     for name in args.only:

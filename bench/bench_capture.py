@@ -79,12 +79,8 @@ def run_backend(backend: str, *, seconds: int, connections: int) -> list[Result]
         httpx.post(f"{base}/api/v1/forms", json=FORM, headers=headers).raise_for_status()
         capture_url = f"{base}/api/v1/forms/bench-ebook/submissions"
         run_wrk(capture_url, WRK / "capture.lua", seconds=1, connections=connections)  # warm-up
-        noop = run_wrk(
-            f"{base}/bench/noop", WRK / "noop.lua", seconds=seconds, connections=connections
-        )
-        capture = run_wrk(
-            capture_url, WRK / "capture.lua", seconds=seconds, connections=connections
-        )
+        noop = run_wrk(f"{base}/bench/noop", WRK / "noop.lua", seconds=seconds, connections=connections)
+        capture = run_wrk(capture_url, WRK / "capture.lua", seconds=seconds, connections=connections)
         # Open-loop generator in its own process so its CPU is not the server's.
         half = capture.requests_per_second / 2
         out = subprocess.run(

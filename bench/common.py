@@ -21,9 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 
 POSTGRES_URL = os.environ.get(
     "LEADNURTURE_BENCH_POSTGRES_URL",
-    os.environ.get(
-        "LEADNURTURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
+    os.environ.get("LEADNURTURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
 )
 RESULTS_DIR = Path(__file__).parent / "results"
 ADMIN_KEY = "bench-admin-key-0123456789"
@@ -96,9 +94,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(
-    database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
-) -> Iterator[str]:
+def served(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the bench app (the real app plus a no-op route) under uvicorn in a subprocess."""
     port = free_port()
     env = (

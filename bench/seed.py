@@ -216,9 +216,7 @@ def main() -> None:
     parser.add_argument("--events-per-lead", type=int, default=10)
     args = parser.parse_args()
     seconds = seed(args.database_url, args.leads, args.events_per_lead)
-    print(
-        f"seeded {args.leads} leads, {args.leads * args.events_per_lead} events in {seconds:.1f} s"
-    )
+    print(f"seeded {args.leads} leads, {args.leads * args.events_per_lead} events in {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -62,9 +62,7 @@ async def _read_capped_body(request: Request, limit: int) -> bytes:
 async def _parse(request: Request, limit: int) -> Posted:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and content_type not in FORM_CONTENT_TYPES:
-        raise UnsupportedMediaType(
-            "send application/json, application/x-www-form-urlencoded or multipart/form-data"
-        )
+        raise UnsupportedMediaType("send application/json, application/x-www-form-urlencoded or multipart/form-data")
     body = await _read_capped_body(request, limit)
     if content_type == "application/json":
         try:
@@ -73,9 +71,7 @@ async def _parse(request: Request, limit: int) -> Posted:
             raise InvalidInput("body", "not valid JSON") from exc
         if not isinstance(values, dict):
             raise InvalidInput("body", "expected a JSON object of field names to values")
-        return Posted(
-            {str(k): v for k, v in values.items() if isinstance(v, str | int | float | bool)}, False
-        )
+        return Posted({str(k): v for k, v in values.items() if isinstance(v, str | int | float | bool)}, False)
     request._body = body  # let Starlette's form parser read what we already read
     form = await request.form(max_files=10, max_fields=200)
     values = {k: v for k, v in form.multi_items() if not isinstance(v, UploadFile)}
@@ -132,9 +128,7 @@ async def submit(slug: str, request: Request, db: DatabaseDep, settings: Setting
     )
     key = (request.headers.get("idempotency-key") or "").strip()[:200] or None
     query = dict(request.query_params)
-    return await run_in_threadpool(
-        _submit, request, db, settings, slug, posted, visitor, key, query
-    )
+    return await run_in_threadpool(_submit, request, db, settings, slug, posted, visitor, key, query)
 
 
 def _submit(
@@ -169,9 +163,7 @@ def _submit(
     return _accepted_answer(form, posted, outcome, cors)
 
 
-def _accepted_answer(
-    form: Form, posted: Posted, outcome: CaptureOutcome, cors: dict[str, str]
-) -> Response:
+def _accepted_answer(form: Form, posted: Posted, outcome: CaptureOutcome, cors: dict[str, str]) -> Response:
     if not posted.wants_html:
         return JSONResponse(outcome.response(), status_code=201, headers=cors)
     if form.redirect_url:
@@ -195,10 +187,7 @@ def _invalid_answer(
     request: Request, form: Form, posted: Posted, errors: dict[str, str], cors: dict[str, str]
 ) -> Response:
     if not posted.wants_html:
-        detail = [
-            {"loc": ["body", name], "msg": message, "type": "value_error"}
-            for name, message in errors.items()
-        ]
+        detail = [{"loc": ["body", name], "msg": message, "type": "value_error"} for name, message in errors.items()]
         return JSONResponse({"detail": detail}, status_code=422, headers=cors)
     return _form_page(request, form, values=posted.values, errors=errors, status_code=422)
 
@@ -251,14 +240,10 @@ def thanks(
                 download_url = f"/d/{download}"
         except InvalidToken:
             download_url = None
-    return templates.TemplateResponse(
-        request, "forms/thanks.html", {"form": form, "download_url": download_url}
-    )
+    return templates.TemplateResponse(request, "forms/thanks.html", {"form": form, "download_url": download_url})
 
 
-def _message_page(
-    request: Request, title: str, message: str, status_code: int = 200
-) -> HTMLResponse:
+def _message_page(request: Request, title: str, message: str, status_code: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "forms/message.html", {"title": title, "message": message}, status_code=status_code
     )
@@ -272,13 +257,9 @@ def download(token: str, request: Request, session: SessionDep, settings: Settin
         lead = session.get(Lead, uuid.UUID(payload["l"]))
         form = session.get(Form, uuid.UUID(payload["f"]))
     except (InvalidToken, KeyError, ValueError, TypeError, AttributeError):
-        return _message_page(
-            request, "Link not valid", "This download link is invalid or has expired.", 404
-        )
+        return _message_page(request, "Link not valid", "This download link is invalid or has expired.", 404)
     if lead is None or form is None or not form.offer or lead.erased_at:
-        return _message_page(
-            request, "Link not valid", "This download is no longer available.", 404
-        )
+        return _message_page(request, "Link not valid", "This download is no longer available.", 404)
     record_event(
         session,
         settings,
@@ -295,9 +276,7 @@ def download(token: str, request: Request, session: SessionDep, settings: Settin
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
-def confirm(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
+def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Double opt-in: the confirmation link turns a pending lead into a subscriber."""
     try:
         payload = verify(settings.secret_key, Purpose.CONFIRM, token, 7 * DAY)
@@ -305,9 +284,7 @@ def confirm(
     except (InvalidToken, KeyError, ValueError, TypeError, AttributeError):
         lead = None
     if lead is None or lead.erased_at:
-        return _message_page(
-            request, "Link not valid", "This confirmation link is invalid or has expired.", 404
-        )
+        return _message_page(request, "Link not valid", "This confirmation link is invalid or has expired.", 404)
     if lead.consent == Consent.pending:
         change_consent(
             session,
@@ -319,9 +296,5 @@ def confirm(
             form_text="Confirmed by the link in the confirmation email",
         )
     if lead.consent != Consent.subscribed:
-        return _message_page(
-            request, "Not subscribed", "This address has unsubscribed; we will not email it."
-        )
-    return _message_page(
-        request, "Subscription confirmed", "Thank you, your subscription is confirmed."
-    )
+        return _message_page(request, "Not subscribed", "This address has unsubscribed; we will not email it.")
+    return _message_page(request, "Subscription confirmed", "Thank you, your subscription is confirmed.")

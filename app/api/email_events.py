@@ -43,9 +43,7 @@ def apply_email_event(session: Session, settings: Settings, event: EmailEvent) -
         email = normalise_email(event.email)
     except ValueError as exc:
         raise InvalidInput(["body", "email"], str(exc)) from exc
-    lead = session.exec(
-        select(Lead).where(Lead.email == email, col(Lead.erased_at).is_(None))
-    ).first()
+    lead = session.exec(select(Lead).where(Lead.email == email, col(Lead.erased_at).is_(None))).first()
     details = {
         "message_id": event.message_id,
         "detail": event.detail,
@@ -63,9 +61,7 @@ def apply_email_event(session: Session, settings: Settings, event: EmailEvent) -
 
 
 @router.post("")
-def generic(
-    body: EmailEvent | list[EmailEvent], session: SessionDep, settings: SettingsDep, _: Admin
-) -> Handled:
+def generic(body: EmailEvent | list[EmailEvent], session: SessionDep, settings: SettingsDep, _: Admin) -> Handled:
     """`{type: bounce|complaint, email, bounce_type: hard|soft, message_id}` (or a list of them)."""
     events = body if isinstance(body, list) else [body]
     for event in events:
@@ -103,9 +99,7 @@ def ses_events(notification: dict[str, Any]) -> list[EmailEvent]:
 
 
 @router.post("/ses")
-async def amazon_ses(
-    request: Request, session: SessionDep, settings: SettingsDep, _: Admin
-) -> Handled:
+async def amazon_ses(request: Request, session: SessionDep, settings: SettingsDep, _: Admin) -> Handled:
     """An SNS HTTP(S) subscription posting SES notifications (subscription confirmations are ignored)."""
     try:
         notification = json.loads(await request.body())

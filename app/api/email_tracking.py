@@ -31,15 +31,11 @@ def click(token: str, request: Request, session: SessionDep, settings: SettingsD
     try:
         url = record_click(session, settings, token)
     except InvalidToken:
-        return _page(
-            request, "Link not valid", "This link is invalid or has been tampered with.", 404
-        )
+        return _page(request, "Link not valid", "This link is invalid or has been tampered with.", 404)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
-def _page(
-    request: Request, title: str, message: str, status_code: int = 200, token: str | None = None
-) -> HTMLResponse:
+def _page(request: Request, title: str, message: str, status_code: int = 200, token: str | None = None) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "unsubscribe.html",
@@ -49,25 +45,19 @@ def _page(
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
+def unsubscribe_page(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """A confirmation page; link scanners that follow GETs must not unsubscribe anyone."""
     try:
         lead = lead_for_unsubscribe(session, settings, token)
     except InvalidToken:
         return _page(request, "Link not valid", "This unsubscribe link is invalid.", 404)
     if lead.consent == "unsubscribed":
-        return _page(
-            request, "Unsubscribed", "You are unsubscribed and will get no more marketing email."
-        )
+        return _page(request, "Unsubscribed", "You are unsubscribed and will get no more marketing email.")
     return _page(request, "Unsubscribe", "Stop all marketing email to this address?", token=token)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-def unsubscribe(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
+def unsubscribe(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """One-click (RFC 8058 `List-Unsubscribe=One-Click`) or the page's button: takes effect at once."""
     try:
         unsubscribe_lead(session, settings, token, client_ip(request))

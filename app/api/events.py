@@ -40,9 +40,7 @@ class BatchResult(BaseModel):
     results: list[BatchItemResult]
 
 
-@router.post(
-    "", status_code=201, responses={200: {"description": "a batch, or a duplicate single event"}}
-)
+@router.post("", status_code=201, responses={200: {"description": "a batch, or a duplicate single event"}})
 def post_events(
     body: EventIn | EventBatch,
     response: Response,
@@ -56,9 +54,7 @@ def post_events(
         result = ingest(session, settings, body)
         if result.duplicate:
             response.status_code = 200
-        return EventAccepted(
-            event_id=result.event_id, lead_id=result.lead_id, duplicate=result.duplicate
-        )
+        return EventAccepted(event_id=result.event_id, lead_id=result.lead_id, duplicate=result.duplicate)
     response.status_code = 200
     return _ingest_batch(session, settings, body)
 

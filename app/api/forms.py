@@ -23,9 +23,7 @@ FormsWrite = Annotated[Principal, Depends(require_scope("forms:write"))]
 
 
 @router.post("", status_code=201)
-def create(
-    body: FormCreate, session: SessionDep, settings: SettingsDep, _: FormsWrite
-) -> FormPublic:
+def create(body: FormCreate, session: SessionDep, settings: SettingsDep, _: FormsWrite) -> FormPublic:
     """Create a form; a form needs an `email` field, slugs are unique (409)."""
     return form_public(create_form(session, body), settings.base_url)
 
@@ -41,9 +39,7 @@ def read(slug: str, session: SessionDep, settings: SettingsDep, _: FormsWrite) -
 
 
 @router.patch("/{slug}")
-def update(
-    slug: str, body: FormUpdate, session: SessionDep, settings: SettingsDep, _: FormsWrite
-) -> FormPublic:
+def update(slug: str, body: FormUpdate, session: SessionDep, settings: SettingsDep, _: FormsWrite) -> FormPublic:
     return form_public(update_form(session, get_live_form(session, slug), body), settings.base_url)
 
 

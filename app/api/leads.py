@@ -36,9 +36,7 @@ def list_all(
     lifecycle_stage: LifecycleStage | None = None,
     min_score: Annotated[float | None, Query(description="minimum engagement score")] = None,
     min_fit: float | None = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="search email, name, company")
-    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="search email, name, company")] = None,
     created_after: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

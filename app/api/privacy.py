@@ -35,8 +35,6 @@ def export_person(lead_id: uuid.UUID, session: SessionDep, _: LeadsRead) -> dict
 
 
 @router.delete("/{lead_id}", status_code=204)
-def erase_person(
-    lead_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: LeadsWrite
-) -> None:
+def erase_person(lead_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: LeadsWrite) -> None:
     """Erase the person's data everywhere; anonymous aggregates stay, the address is suppressed."""
     erase_lead(session, settings, lead_id, actor=f"api-key:{principal.name}")

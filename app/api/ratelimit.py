@@ -47,9 +47,7 @@ def public_rate_limit(bucket: str) -> Callable[[Request], None]:
         limiters: dict[str, RateLimiter] = request.app.state.rate_limiters
         limiter = limiters.get(bucket)
         if limiter is None:
-            limiter = limiters.setdefault(
-                bucket, RateLimiter(request.app.state.settings.public_rate_limit_per_minute)
-            )
+            limiter = limiters.setdefault(bucket, RateLimiter(request.app.state.settings.public_rate_limit_per_minute))
         limiter.hit(client_ip(request))
 
     return check

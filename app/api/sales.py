@@ -66,8 +66,7 @@ def list_reps(session: SessionDep, _: LeadsWrite) -> list[SalesRepPublic]:
 @router.post("/sales-reps", status_code=201)
 def create_rep(body: SalesRepIn, session: SessionDep, _: LeadsWrite) -> SalesRepPublic:
     rep = SalesRep(
-        **body.model_dump()
-        | {"email": body.email.lower(), "countries": [c.upper() for c in body.countries]}
+        **body.model_dump() | {"email": body.email.lower(), "countries": [c.upper() for c in body.countries]}
     )
     session.add(rep)
     try:

@@ -48,9 +48,7 @@ def create(body: SequenceIn, session: SessionDep, _: SequencesWrite) -> Sequence
 
 @router.get("")
 def list_all(session: SessionDep, _: SequencesWrite) -> list[SequencePublic]:
-    rows = session.exec(
-        select(Sequence).where(Sequence.status != "archived").order_by(col(Sequence.created_at))
-    )
+    rows = session.exec(select(Sequence).where(Sequence.status != "archived").order_by(col(Sequence.created_at)))
     return [sequence_public(session, s) for s in rows.all()]
 
 
@@ -60,13 +58,9 @@ def read(sequence_id: uuid.UUID, session: SessionDep, _: SequencesWrite) -> Sequ
 
 
 @router.patch("/{sequence_id}")
-def update(
-    sequence_id: uuid.UUID, body: SequenceUpdate, session: SessionDep, _: SequencesWrite
-) -> SequencePublic:
+def update(sequence_id: uuid.UUID, body: SequenceUpdate, session: SessionDep, _: SequencesWrite) -> SequencePublic:
     """New steps make a new version; leads already in the sequence finish the version they started."""
-    return sequence_public(
-        session, update_sequence(session, get_sequence(session, sequence_id), body)
-    )
+    return sequence_public(session, update_sequence(session, get_sequence(session, sequence_id), body))
 
 
 @router.delete("/{sequence_id}", status_code=204)
@@ -76,22 +70,16 @@ def archive(sequence_id: uuid.UUID, session: SessionDep, _: SequencesWrite) -> N
 
 @router.post("/{sequence_id}/activate")
 def activate(sequence_id: uuid.UUID, session: SessionDep, _: SequencesWrite) -> SequencePublic:
-    return sequence_public(
-        session, set_status(session, get_sequence(session, sequence_id), "active")
-    )
+    return sequence_public(session, set_status(session, get_sequence(session, sequence_id), "active"))
 
 
 @router.post("/{sequence_id}/pause")
 def pause(sequence_id: uuid.UUID, session: SessionDep, _: SequencesWrite) -> SequencePublic:
-    return sequence_public(
-        session, set_status(session, get_sequence(session, sequence_id), "paused")
-    )
+    return sequence_public(session, set_status(session, get_sequence(session, sequence_id), "paused"))
 
 
 @router.post("/{sequence_id}/enrollments")
-def enroll_leads(
-    sequence_id: uuid.UUID, body: EnrollRequest, session: SessionDep, _: SequencesWrite
-) -> dict[str, int]:
+def enroll_leads(sequence_id: uuid.UUID, body: EnrollRequest, session: SessionDep, _: SequencesWrite) -> dict[str, int]:
     """Enroll leads by id or by a lead filter; re-entry rules and opt-outs still apply."""
     sequence = get_sequence(session, sequence_id)
     leads = [get_lead(session, lead_id) for lead_id in body.lead_ids]
@@ -101,8 +89,7 @@ def enroll_leads(
         except TypeError as exc:
             raise InvalidInput(
                 ["body", "filter"],
-                "filters are funnel_stage, lifecycle_stage, min_score, "
-                "min_fit, q, email, created_after",
+                "filters are funnel_stage, lifecycle_stage, min_score, min_fit, q, email, created_after",
             ) from exc
         leads += list_leads(session, filters, MAX_FILTER_ENROLL, None)[0]
     return {"enrolled": enroll_many(session, sequence, leads), "considered": len(leads)}
@@ -120,9 +107,7 @@ def _email_step(session: Any, sequence: Sequence, n: int) -> dict[str, Any]:
     return steps[n]
 
 
-def _context(
-    session: Any, lead_id: uuid.UUID | None, settings: Any
-) -> tuple[dict[str, Any], Lead | None]:
+def _context(session: Any, lead_id: uuid.UUID | None, settings: Any) -> tuple[dict[str, Any], Lead | None]:
     lead = get_lead(session, lead_id) if lead_id else None
     fields = lead_context(lead) if lead else SAMPLE_LEAD
     return {
@@ -164,18 +149,14 @@ def send_test(
     step = _email_step(session, sequence, n)
     context, lead = _context(session, body.lead_id, settings)
     message_id = uuid.uuid4()
-    unsubscribe = (
-        unsubscribe_url(settings, lead.id, message_id) if lead else f"{settings.base_url}/u/test"
-    )
+    unsubscribe = unsubscribe_url(settings, lead.id, message_id) if lead else f"{settings.base_url}/u/test"
     message = Message(
         id=message_id,
         lead_id=lead.id if lead else None,
         kind="test",
         to_address=body.to,
         subject="[TEST] " + render(step["subject"], context, html=False),
-        html_body=finish_html(
-            render(step["html"], context, html=True), settings, message_id, unsubscribe
-        ),
+        html_body=finish_html(render(step["html"], context, html=True), settings, message_id, unsubscribe),
         text_body=finish_text(render(step["text"], context, html=False), settings, unsubscribe),
         status="queued",
         next_attempt_at=utcnow(),

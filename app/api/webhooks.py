@@ -58,9 +58,7 @@ class Replayed(BaseModel):
 
 
 def _delivery_public(delivery: WebhookDelivery) -> DeliveryPublic:
-    return DeliveryPublic.model_validate(
-        delivery.model_dump() | {"webhook_id": f"msg_{delivery.id.hex}"}
-    )
+    return DeliveryPublic.model_validate(delivery.model_dump() | {"webhook_id": f"msg_{delivery.id.hex}"})
 
 
 def _created(endpoint: Endpoint) -> WebhookCreated:
@@ -68,9 +66,7 @@ def _created(endpoint: Endpoint) -> WebhookCreated:
 
 
 @router.post("", status_code=201)
-def create(
-    body: WebhookCreate, session: SessionDep, settings: SettingsDep, _: WebhooksWrite
-) -> WebhookCreated:
+def create(body: WebhookCreate, session: SessionDep, settings: SettingsDep, _: WebhooksWrite) -> WebhookCreated:
     """Register an endpoint; the `whsec_...` signing secret is in this answer only."""
     return _created(create_endpoint(session, body, production=settings.is_production))
 
@@ -79,10 +75,7 @@ def create(
 def list_all(session: SessionDep, _: WebhooksWrite) -> list[WebhookPublic]:
     from sqlmodel import col, select
 
-    return [
-        webhook_public(e)
-        for e in session.exec(select(Endpoint).order_by(col(Endpoint.created_at))).all()
-    ]
+    return [webhook_public(e) for e in session.exec(select(Endpoint).order_by(col(Endpoint.created_at))).all()]
 
 
 @router.get("/{webhook_id}")
@@ -100,9 +93,7 @@ def update(
 ) -> WebhookPublic:
     """Edit an endpoint; `enabled: true` re-enables one that was switched off after failures."""
     endpoint = get_endpoint(session, webhook_id)
-    return webhook_public(
-        update_endpoint(session, endpoint, body, production=settings.is_production)
-    )
+    return webhook_public(update_endpoint(session, endpoint, body, production=settings.is_production))
 
 
 @router.delete("/{webhook_id}", status_code=204)
@@ -116,9 +107,7 @@ def rotate(webhook_id: uuid.UUID, session: SessionDep, _: WebhooksWrite) -> Secr
     endpoint = get_endpoint(session, webhook_id)
     secret = rotate_secret(session, endpoint)
     assert endpoint.previous_secret_expires_at is not None
-    return SecretRotated(
-        secret=secret, previous_secret_valid_until=endpoint.previous_secret_expires_at
-    )
+    return SecretRotated(secret=secret, previous_secret_valid_until=endpoint.previous_secret_expires_at)
 
 
 @router.get("/{webhook_id}/deliveries")
@@ -129,10 +118,7 @@ def delivery_log(
     status: Literal["pending", "delivered", "dead"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryPublic]:
-    return [
-        _delivery_public(d)
-        for d in deliveries(session, get_endpoint(session, webhook_id), status, limit)
-    ]
+    return [_delivery_public(d) for d in deliveries(session, get_endpoint(session, webhook_id), status, limit)]
 
 
 @router.post("/{webhook_id}/replay")

@@ -89,9 +89,7 @@ def embed_html(form: Form, base_url: str) -> str:
         name = html.escape(field["name"], quote=True)
         label = html.escape(field.get("label") or field["name"].replace("_", " ").capitalize())
         required = " required" if field.get("required") else ""
-        kind = {"email": "email", "number": "number", "phone": "tel", "hidden": "hidden"}.get(
-            field["type"], "text"
-        )
+        kind = {"email": "email", "number": "number", "phone": "tel", "hidden": "hidden"}.get(field["type"], "text")
         lines.append(f'  <label>{label} <input type="{kind}" name="{name}"{required}></label>')
     if form.honeypot_field:
         trap = html.escape(form.honeypot_field, quote=True)

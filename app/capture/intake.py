@@ -68,11 +68,7 @@ def read_submission(
         value = _clean(values.get(name))
         if definition.get("required") and not value:
             intake.errors[name] = "This field is required"
-        elif (
-            value
-            and definition.get("type") == "select"
-            and value not in (definition.get("choices") or [])
-        ):
+        elif value and definition.get("type") == "select" and value not in (definition.get("choices") or []):
             intake.errors[name] = "Choose one of the offered options"
         elif value and definition.get("type") == "number" and not _is_number(value):
             intake.errors[name] = "Enter a number"
@@ -122,9 +118,7 @@ def _sort_value(intake: Intake, name: str, value: str, honeypot: str | None) -> 
     elif name in ATTRIBUTION_FIELDS:
         intake.attribution[name] = value[:200] if name in UTM_FIELDS else value
     elif len(name) > MAX_FIELD_NAME:
-        intake.errors[name[:MAX_FIELD_NAME]] = (
-            f"Field names are at most {MAX_FIELD_NAME} characters"
-        )
+        intake.errors[name[:MAX_FIELD_NAME]] = f"Field names are at most {MAX_FIELD_NAME} characters"
     elif len(intake.custom) >= MAX_CUSTOM_FIELDS:
         intake.errors["_form"] = f"At most {MAX_CUSTOM_FIELDS} extra fields"
     else:

@@ -40,9 +40,7 @@ class FormField(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=63)
-    type: Literal[
-        "text", "email", "textarea", "select", "checkbox", "number", "phone", "country", "hidden"
-    ] = "text"
+    type: Literal["text", "email", "textarea", "select", "checkbox", "number", "phone", "country", "hidden"] = "text"
     required: bool = False
     label: str | None = Field(default=None, max_length=300)
     choices: list[str] | None = Field(default=None, max_length=200)
@@ -51,9 +49,7 @@ class FormField(BaseModel):
     @classmethod
     def _name_is_an_identifier(cls, value: str) -> str:
         if not FIELD_NAME_PATTERN.match(value):
-            raise ValueError(
-                "must be lower-case letters, digits and underscores, starting with a letter"
-            )
+            raise ValueError("must be lower-case letters, digits and underscores, starting with a letter")
         return value
 
     @model_validator(mode="after")
@@ -105,11 +101,7 @@ class FormSettings(BaseModel):
     def _origins_are_origins(cls, values: list[str]) -> list[str]:
         for value in values:
             parts = urlsplit(value)
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
-                or parts.path not in ("", "/")
-            ):
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
                 raise ValueError(f"'{value}' is not an origin like https://www.example.com")
         return [v.rstrip("/") for v in values]
 

@@ -81,15 +81,11 @@ def _merge(lead: Lead, intake: Intake, visitor: Visitor, is_new: bool) -> None:
     lead.last_touch_at = lead.updated_at = utcnow()
 
 
-def _set_consent(
-    session: Session, settings: Settings, lead: Lead, form: Form, visitor: Visitor
-) -> None:
+def _set_consent(session: Session, settings: Settings, lead: Lead, form: Form, visitor: Visitor) -> None:
     suppression = session.get(Suppression, email_hash(lead.email))
     if suppression is not None and lead.consent == Consent.pending:
         # An address erased or bounced before must not be resurrected by a new post.
-        target = (
-            suppression.reason if suppression.reason in FINAL_CONSENTS else Consent.unsubscribed
-        )
+        target = suppression.reason if suppression.reason in FINAL_CONSENTS else Consent.unsubscribed
     elif lead.consent in FINAL_CONSENTS or lead.consent == Consent.subscribed:
         return
     elif form.double_opt_in:
@@ -114,15 +110,11 @@ def consent_text(form: Form) -> str:
     return str(labels[0]) if labels else f"Submitted form '{form.name}'"
 
 
-def replayed_answer(
-    session: Session, form: Form, idempotency_key: str | None
-) -> CaptureOutcome | None:
+def replayed_answer(session: Session, form: Form, idempotency_key: str | None) -> CaptureOutcome | None:
     """The first answer given for this Idempotency-Key on this form, if any."""
     if not idempotency_key:
         return None
-    statement = select(Submission).where(
-        Submission.form_id == form.id, Submission.idempotency_key == idempotency_key
-    )
+    statement = select(Submission).where(Submission.form_id == form.id, Submission.idempotency_key == idempotency_key)
     submission = session.exec(statement).first()
     if submission is None or submission.lead_id is None:
         return None
@@ -227,16 +219,10 @@ def capture(
     )
     download_token = None
     if form.kind == FormKind.ebook and form.offer:
-        download_token = sign(
-            settings.secret_key, Purpose.DOWNLOAD, {"l": str(lead.id), "f": str(form.id)}
-        )
-    needs_confirmation = (
-        lead.consent == Consent.pending and form.double_opt_in and (is_new or was_pending)
-    )
+        download_token = sign(settings.secret_key, Purpose.DOWNLOAD, {"l": str(lead.id), "f": str(form.id)})
+    needs_confirmation = lead.consent == Consent.pending and form.double_opt_in and (is_new or was_pending)
     _queue_emails(session, settings, lead, form, download_token, needs_confirmation)
-    outcome = CaptureOutcome(
-        lead_id=lead.id, submission_id=submission.id, download_token=download_token
-    )
+    outcome = CaptureOutcome(lead_id=lead.id, submission_id=submission.id, download_token=download_token)
     submission.response = outcome.response()
     session.add(submission)
     session.flush()

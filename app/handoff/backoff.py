@@ -50,9 +50,7 @@ def next_attempt(
     if attempts_made >= MAX_ATTEMPTS:
         return None
     base = SCHEDULE[attempts_made - 1]
-    jitter = (rng or random).uniform(
-        0.9, 1.1
-    )  # spread retries so a recovering receiver is not stampeded
+    jitter = (rng or random).uniform(0.9, 1.1)  # spread retries so a recovering receiver is not stampeded
     delay = base * jitter
     if retry_after is not None and retry_after > delay:
         delay = retry_after

@@ -64,9 +64,7 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=rounds * settings.webhook_timeout_seconds + 30)
 
 
-def _claim(
-    session: Session, settings: Settings, now: datetime, is_sqlite: bool
-) -> list[WebhookDelivery]:
+def _claim(session: Session, settings: Settings, now: datetime, is_sqlite: bool) -> list[WebhookDelivery]:
     statement = (
         select(WebhookDelivery)
         .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
@@ -87,11 +85,7 @@ def _outgoing(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetim
     timestamp = int(now.timestamp())
     message_id = f"msg_{delivery.id.hex}"
     secrets_in_use = [endpoint.secret]
-    if (
-        endpoint.previous_secret
-        and endpoint.previous_secret_expires_at
-        and endpoint.previous_secret_expires_at > now
-    ):
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
         secrets_in_use.append(endpoint.previous_secret)
     headers = dict(endpoint.headers) | {
         "content-type": "application/json",
@@ -162,9 +156,7 @@ def _count_dead(endpoint: WebhookEndpoint, settings: Settings) -> None:
     endpoint.consecutive_dead += 1
     if endpoint.enabled and endpoint.consecutive_dead >= settings.webhook_disable_after:
         endpoint.enabled = False
-        endpoint.disabled_reason = (
-            f"disabled after {endpoint.consecutive_dead} dead deliveries in a row"
-        )
+        endpoint.disabled_reason = f"disabled after {endpoint.consecutive_dead} dead deliveries in a row"
         log.warning("webhook endpoint disabled", extra={"job": "webhooks"})
 
 
@@ -187,9 +179,7 @@ def deliver_due(
     report = DeliveryReport()
     if not outgoing:
         return report
-    timeout = httpx.Timeout(
-        settings.webhook_timeout_seconds, connect=settings.webhook_connect_timeout_seconds
-    )
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds, connect=settings.webhook_connect_timeout_seconds)
     with (
         httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client,
         ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool,
@@ -202,17 +192,13 @@ def deliver_due(
     return report
 
 
-def _prepare(
-    session: Session, settings: Settings, now: datetime, is_sqlite: bool
-) -> list[Outgoing]:
+def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: bool) -> list[Outgoing]:
     rows = _claim(session, settings, now, is_sqlite)
     endpoints = (
         {
             e.id: e
             for e in session.exec(
-                select(WebhookEndpoint).where(
-                    col(WebhookEndpoint.id).in_({r.endpoint_id for r in rows})
-                )
+                select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_({r.endpoint_id for r in rows}))
             ).all()
         }
         if rows

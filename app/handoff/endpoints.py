@@ -31,9 +31,7 @@ FORBIDDEN_HEADERS = {
 def _check_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - {*EVENT_TYPES, "*"})
     if unknown:
-        raise ValueError(
-            f"unknown event types: {', '.join(unknown)} (known: {', '.join(EVENT_TYPES)}, *)"
-        )
+        raise ValueError(f"unknown event types: {', '.join(unknown)} (known: {', '.join(EVENT_TYPES)}, *)")
     return sorted(set(events))
 
 
@@ -73,12 +71,8 @@ class WebhookUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 
-    _events = field_validator("events")(
-        classmethod(lambda cls, v: v if v is None else _check_events(v))
-    )
-    _headers = field_validator("headers")(
-        classmethod(lambda cls, v: v if v is None else _check_headers(v))
-    )
+    _events = field_validator("events")(classmethod(lambda cls, v: v if v is None else _check_events(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: v if v is None else _check_headers(v)))
 
 
 class WebhookPublic(BaseModel):
@@ -165,20 +159,14 @@ def retry_delivery(session: Session, delivery_id: uuid.UUID) -> WebhookDelivery:
 def replay_dead(session: Session, endpoint: WebhookEndpoint) -> int:
     result = session.execute(
         update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.endpoint_id) == endpoint.id, col(WebhookDelivery.status) == "dead"
-        )
+        .where(col(WebhookDelivery.endpoint_id) == endpoint.id, col(WebhookDelivery.status) == "dead")
         .values(status="pending", next_attempt_at=utcnow())
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def deliveries(
-    session: Session, endpoint: WebhookEndpoint, status: str | None, limit: int
-) -> list[WebhookDelivery]:
+def deliveries(session: Session, endpoint: WebhookEndpoint, status: str | None, limit: int) -> list[WebhookDelivery]:
     statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
     if status:
         statement = statement.where(WebhookDelivery.status == status)
-    return list(
-        session.exec(statement.order_by(col(WebhookDelivery.created_at).desc()).limit(limit)).all()
-    )
+    return list(session.exec(statement.order_by(col(WebhookDelivery.created_at).desc()).limit(limit)).all())

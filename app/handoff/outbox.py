@@ -27,13 +27,9 @@ def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return "*" in endpoint.events or event_type in endpoint.events
 
 
-def queue_webhook(
-    session: Session, event_type: str, lead_id: uuid.UUID | None, data: dict[str, Any]
-) -> int:
+def queue_webhook(session: Session, event_type: str, lead_id: uuid.UUID | None, data: dict[str, Any]) -> int:
     """Queue `event_type` for every enabled endpoint that wants it; returns how many."""
-    endpoints = session.exec(
-        select(WebhookEndpoint).where(col(WebhookEndpoint.enabled).is_(True))
-    ).all()
+    endpoints = session.exec(select(WebhookEndpoint).where(col(WebhookEndpoint.enabled).is_(True))).all()
     body = envelope(event_type, data)
     now = utcnow()
     queued = 0

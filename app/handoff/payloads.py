@@ -59,9 +59,7 @@ def recent_events(session: Session, lead: Lead) -> list[dict[str, Any]]:
     ]
 
 
-def mql_data(
-    session: Session, settings: Settings, lead: Lead, reason: str, details: dict[str, Any]
-) -> dict[str, Any]:
+def mql_data(session: Session, settings: Settings, lead: Lead, reason: str, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "lead": lead_summary(lead),
         "reason": reason,

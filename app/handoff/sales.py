@@ -76,9 +76,7 @@ def reason_code(reason: str | None) -> str:
 
 def decide(session: Session, settings: Settings, lead: Lead, body: SalesDecision) -> Lead:
     if lead.lifecycle_stage != LifecycleStage.mql:
-        raise Conflict(
-            f"only an MQL can be accepted or rejected; this lead is '{lead.lifecycle_stage}'"
-        )
+        raise Conflict(f"only an MQL can be accepted or rejected; this lead is '{lead.lifecycle_stage}'")
     if body.owner:
         lead.owner = body.owner
     if body.decision == "accept":
@@ -182,9 +180,7 @@ def assign_owner(session: Session, lead: Lead) -> str | None:
 def breached_mqls(session: Session, settings: Settings, now: datetime) -> list[Lead]:
     """MQLs waiting longer than the SLA without a decision and not yet flagged this episode."""
     deadline = now - timedelta(hours=settings.sal_sla_hours)
-    waiting = select(Lead).where(
-        Lead.lifecycle_stage == LifecycleStage.mql, col(Lead.became_mql_at) < deadline
-    )
+    waiting = select(Lead).where(Lead.lifecycle_stage == LifecycleStage.mql, col(Lead.became_mql_at) < deadline)
     breached = []
     for lead in session.exec(waiting.limit(500)).all():
         flagged = select(Event.id).where(

@@ -26,8 +26,6 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signature_header(
-    secrets_in_use: list[str], message_id: str, timestamp: int, body: bytes
-) -> str:
+def signature_header(secrets_in_use: list[str], message_id: str, timestamp: int, body: bytes) -> str:
     """Space-separated signatures: during a rotation both the new and the old secret sign."""
     return " ".join(signature(secret, message_id, timestamp, body) for secret in secrets_in_use)

@@ -92,9 +92,7 @@ def _find_lead(session: Session, item: EventIn) -> Lead:
         if created:
             record_initial_stages(session, lead)
         return lead
-    known = session.exec(
-        select(Lead).where(Lead.email == item.email, col(Lead.erased_at).is_(None))
-    ).first()
+    known = session.exec(select(Lead).where(Lead.email == item.email, col(Lead.erased_at).is_(None))).first()
     if known is None:
         raise NotFound("lead with that email")
     return known
@@ -103,9 +101,7 @@ def _find_lead(session: Session, item: EventIn) -> Lead:
 def ingest(session: Session, settings: Settings, item: EventIn) -> Ingested:
     """Record one event (idempotent by key); scoring reacts inside this transaction."""
     if item.idempotency_key:
-        existing = session.exec(
-            select(Event).where(Event.idempotency_key == item.idempotency_key)
-        ).first()
+        existing = session.exec(select(Event).where(Event.idempotency_key == item.idempotency_key)).first()
         if existing is not None and existing.lead_id is not None:
             return Ingested(existing.id, existing.lead_id, duplicate=True)
     lead = _find_lead(session, item)
@@ -121,9 +117,7 @@ def ingest(session: Session, settings: Settings, item: EventIn) -> Ingested:
                 idempotency_key=item.idempotency_key,
             )
     except IntegrityError:  # the same key raced in from another request
-        existing = session.exec(
-            select(Event).where(Event.idempotency_key == item.idempotency_key)
-        ).one()
+        existing = session.exec(select(Event).where(Event.idempotency_key == item.idempotency_key)).one()
         assert existing.lead_id is not None
         return Ingested(existing.id, existing.lead_id, duplicate=True)
     return Ingested(event.id, lead.id, duplicate=False)

@@ -59,9 +59,7 @@ class LeadPublic(BaseModel):
 
 class LeadsPublic(BaseModel):
     data: list[LeadPublic]
-    next_cursor: str | None = Field(
-        description="pass as `cursor` for the next page; null on the last page"
-    )
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
 class LeadUpdate(BaseModel):

@@ -74,9 +74,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput(["query", "cursor"], "not a cursor from a previous page") from exc
 
 
-def list_leads(
-    session: Session, filters: LeadFilter, limit: int, cursor: str | None
-) -> tuple[list[Lead], str | None]:
+def list_leads(session: Session, filters: LeadFilter, limit: int, cursor: str | None) -> tuple[list[Lead], str | None]:
     """Newest first; keyset pagination on (created_at, id) so deep pages stay fast."""
     statement = select(Lead).where(col(Lead.erased_at).is_(None))
     if filters.email:
@@ -109,9 +107,7 @@ def list_leads(
                 (col(Lead.created_at) == created) & (col(Lead.id) < lead_id),
             )
         )
-    statement = statement.order_by(col(Lead.created_at).desc(), col(Lead.id).desc()).limit(
-        limit + 1
-    )
+    statement = statement.order_by(col(Lead.created_at).desc(), col(Lead.id).desc()).limit(limit + 1)
     leads = list(session.exec(statement).all())
     next_cursor = _encode_cursor(leads[limit - 1]) if len(leads) > limit else None
     return leads[:limit], next_cursor

@@ -54,9 +54,7 @@ def _record(
     new: str,
     at: datetime,
 ) -> None:
-    session.add(
-        StageChange(lead_id=lead.id, kind=kind, from_stage=old, to_stage=new, changed_at=at)
-    )
+    session.add(StageChange(lead_id=lead.id, kind=kind, from_stage=old, to_stage=new, changed_at=at))
     session.add(
         Event(
             lead_id=lead.id,
@@ -92,9 +90,7 @@ def set_lifecycle_stage(
     return True
 
 
-def set_funnel_stage(
-    session: Session, settings: Settings, lead: Lead, target: str, at: datetime | None = None
-) -> bool:
+def set_funnel_stage(session: Session, settings: Settings, lead: Lead, target: str, at: datetime | None = None) -> bool:
     """Funnel stages may go up or down (engagement decays); returns whether it changed."""
     if lead.funnel_stage == target:
         return False

@@ -30,9 +30,7 @@ def record_event(
 ) -> Event:
     """Append an event to the lead's timeline (idempotent when a key is given)."""
     if idempotency_key is not None:
-        existing = session.exec(
-            select(Event).where(Event.idempotency_key == idempotency_key)
-        ).first()
+        existing = session.exec(select(Event).where(Event.idempotency_key == idempotency_key)).first()
         if existing is not None:
             return existing
     event = Event(
@@ -44,9 +42,7 @@ def record_event(
     )
     session.add(event)
     session.flush()
-    publish(
-        LeadEventRecorded(session=session, settings=settings, lead_id=lead.id, event_id=event.id)
-    )
+    publish(LeadEventRecorded(session=session, settings=settings, lead_id=lead.id, event_id=event.id))
     return event
 
 

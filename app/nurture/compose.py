@@ -18,9 +18,7 @@ HREF = re.compile(r"""href\s*=\s*(["'])(https?://[^"']+)\1""", re.IGNORECASE)
 
 def unsubscribe_url(settings: Settings, lead_id: uuid.UUID, message_id: uuid.UUID | None) -> str:
     # The token alone identifies the recipient: mail clients POST one-click without cookies.
-    token = sign(
-        settings.secret_key, Purpose.UNSUBSCRIBE, {"l": str(lead_id), "m": str(message_id or "")}
-    )
+    token = sign(settings.secret_key, Purpose.UNSUBSCRIBE, {"l": str(lead_id), "m": str(message_id or "")})
     return f"{settings.base_url}/u/{token}"
 
 

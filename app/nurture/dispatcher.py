@@ -79,16 +79,10 @@ def _lead_state(session: Session, lead: Lead, enrollment: Enrollment, now: datet
         lifecycle_stage=lead.lifecycle_stage,
         engagement=current_engagement(lead, model, now),
         fields=lead_context(lead),
-        opened_steps=frozenset(
-            m.step_position for m in messages if m.opened_at and m.step_position is not None
-        ),
-        clicked_steps=frozenset(
-            m.step_position for m in messages if m.clicked_at and m.step_position is not None
-        ),
+        opened_steps=frozenset(m.step_position for m in messages if m.opened_at and m.step_position is not None),
+        clicked_steps=frozenset(m.step_position for m in messages if m.clicked_at and m.step_position is not None),
         clicked_urls=tuple(str(p.get("url", "")) for p in clicks),
-        became_mql_since_enrolled=bool(
-            lead.became_mql_at and lead.became_mql_at >= enrollment.enrolled_at
-        ),
+        became_mql_since_enrolled=bool(lead.became_mql_at and lead.became_mql_at >= enrollment.enrolled_at),
     )
 
 
@@ -97,21 +91,14 @@ def _finish(enrollment: Enrollment, status: str, reason: str, now: datetime) -> 
     enrollment.finished_at, enrollment.next_run_at = now, None
 
 
-def _not_sendable_reason(
-    session: Session, lead: Lead, enrollment: Enrollment, now: datetime
-) -> str | None:
+def _not_sendable_reason(session: Session, lead: Lead, enrollment: Enrollment, now: datetime) -> str | None:
     """Why this lead must get no marketing email now: 'pending' means wait, others mean exit."""
     if lead.erased_at is not None:
         return "erased"
-    if (
-        session.get(Suppression, email_hash(lead.email)) is not None
-        and lead.consent != Consent.subscribed
-    ):
+    if session.get(Suppression, email_hash(lead.email)) is not None and lead.consent != Consent.subscribed:
         return lead.consent
     if lead.consent == Consent.pending:
-        return (
-            "pending" if now - enrollment.enrolled_at < PENDING_CONSENT_GRACE else "not_confirmed"
-        )
+        return "pending" if now - enrollment.enrolled_at < PENDING_CONSENT_GRACE else "not_confirmed"
     if lead.consent != Consent.subscribed:
         return lead.consent
     return None
@@ -144,9 +131,7 @@ def _deferred_until(
     return _throttled_until(session, settings, sequence, now)
 
 
-def _throttled_until(
-    session: Session, settings: Settings, sequence: Sequence, now: datetime
-) -> datetime | None:
+def _throttled_until(session: Session, settings: Settings, sequence: Sequence, now: datetime) -> datetime | None:
     minute_ago = now - timedelta(minutes=1)
     if sequence.throttle_per_minute:
         count = session.exec(
@@ -192,9 +177,7 @@ def _plan_email(
         "kind": "marketing",
         "to_address": lead.email,
         "subject": render(step["subject"], context, html=False).strip()[:500],
-        "html_body": finish_html(
-            render(step["html"], context, html=True), settings, message_id, unsubscribe
-        ),
+        "html_body": finish_html(render(step["html"], context, html=True), settings, message_id, unsubscribe),
         "text_body": finish_text(render(step["text"], context, html=False), settings, unsubscribe),
         "status": "queued",
         "attempts": 0,
@@ -204,9 +187,7 @@ def _plan_email(
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Unique (enrollment, step): a step re-planned after a crash or a loop sends nothing new.
     session.execute(
-        insert(Message)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["enrollment_id", "step_position"])
+        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["enrollment_id", "step_position"])
     )
 
 
@@ -227,12 +208,9 @@ def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: 
         return
     action = next_action(steps, enrollment.current_step, state, now)
     if action.kind == "done":
-        _finish(
-            enrollment,
-            "completed" if action.reason == "completed" else "exited",
-            action.reason,
-            now,
-        )
+        # Running off the end or reaching an exit step is finishing; a branch loop is not.
+        finished = action.reason in ("completed", "exit_step")
+        _finish(enrollment, "completed" if finished else "exited", action.reason, now)
         return
     if action.kind == "wait":
         assert action.run_at is not None
@@ -252,9 +230,7 @@ def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: 
     if deferred:
         enrollment.next_run_at = deferred
         return
-    _plan_email(
-        session, settings, lead, sequence, enrollment, steps[action.position], action.position, now
-    )
+    _plan_email(session, settings, lead, sequence, enrollment, steps[action.position], action.position, now)
     enrollment.current_step, enrollment.next_run_at = action.position + 1, now
 
 
@@ -316,9 +292,7 @@ def _mime(session: Session, settings: Settings, message: Message) -> EmailMessag
         subject=message.subject or "",
         html_body=message.html_body or "",
         text_body=message.text_body or "",
-        unsubscribe=unsubscribe_url(settings, message.lead_id, message.id)
-        if marketing and message.lead_id
-        else None,
+        unsubscribe=unsubscribe_url(settings, message.lead_id, message.id) if marketing and message.lead_id else None,
         list_id=list_id(sequence.name, sequence.id, settings) if sequence else None,
         message_uuid=message.id,
     )
@@ -352,9 +326,7 @@ def _prepare_sends(
     return outgoing
 
 
-def _mark(
-    session: Session, settings: Settings, message_id: uuid.UUID, result: SendResult, now: datetime
-) -> None:
+def _mark(session: Session, settings: Settings, message_id: uuid.UUID, result: SendResult, now: datetime) -> None:
     message = session.get(Message, message_id)
     if message is None:
         return
@@ -396,9 +368,7 @@ def _mark(
     session.add(message)
 
 
-def dispatch(
-    db: Database, settings: Settings, *, clock: Clock = utcnow, transport: Transport | None = None
-) -> int:
+def dispatch(db: Database, settings: Settings, *, clock: Clock = utcnow, transport: Transport | None = None) -> int:
     """One tick: plan until nothing is due, then send what is queued. Returns messages sent."""
     transport = transport or make_transport(settings.smtp_url, settings.outbox_dir)
     # An email step leaves its enrollment due at once (to reach the following wait), so plan

@@ -52,40 +52,28 @@ def branch_holds(condition: dict[str, Any], lead: LeadState) -> bool:
     if "min_engagement" in condition:
         return lead.engagement >= float(condition["min_engagement"])
     if "field" in condition:
-        return (
-            str(lead.fields.get(condition["field"], "")).lower() == str(condition["equals"]).lower()
-        )
+        return str(lead.fields.get(condition["field"], "")).lower() == str(condition["equals"]).lower()
     return False
 
 
 def goal_reached(goals: list[Any], lead: LeadState) -> str | None:
     """The first exit goal the lead has reached, named for stats; None if none."""
     for goal in goals:
-        if goal == "became_mql" and (
-            lead.became_mql_since_enrolled or _rank(lead.lifecycle_stage) >= _rank("mql")
-        ):
+        if goal == "became_mql" and (lead.became_mql_since_enrolled or _rank(lead.lifecycle_stage) >= _rank("mql")):
             return "became_mql"
-        if goal in ("reached_bofu", "reached_mofu") and branch_holds(
-            {"funnel_stage": goal[-4:]}, lead
-        ):
+        if goal in ("reached_bofu", "reached_mofu") and branch_holds({"funnel_stage": goal[-4:]}, lead):
             return str(goal)
         if isinstance(goal, dict):
-            if "lifecycle_stage" in goal and branch_holds(
-                {"lifecycle_stage": goal["lifecycle_stage"]}, lead
-            ):
+            if "lifecycle_stage" in goal and branch_holds({"lifecycle_stage": goal["lifecycle_stage"]}, lead):
                 return str(f"lifecycle_{goal['lifecycle_stage']}")
-            if "funnel_stage" in goal and branch_holds(
-                {"funnel_stage": goal["funnel_stage"]}, lead
-            ):
+            if "funnel_stage" in goal and branch_holds({"funnel_stage": goal["funnel_stage"]}, lead):
                 return str(f"funnel_{goal['funnel_stage']}")
             if "clicked" in goal and any(goal["clicked"] in url for url in lead.clicked_urls):
                 return "clicked_goal"
     return None
 
 
-def next_action(
-    steps: list[dict[str, Any]], position: int, lead: LeadState, now: datetime
-) -> Action:
+def next_action(steps: list[dict[str, Any]], position: int, lead: LeadState, now: datetime) -> Action:
     """Walk from `position` through branches to the next email to send, wait, or the end."""
     for _ in range(MAX_HOPS):
         if position >= len(steps):

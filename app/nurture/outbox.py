@@ -12,9 +12,7 @@ from app.models import Lead, Message
 from app.types import utcnow
 
 
-def queue_transactional_email(
-    session: Session, lead: Lead, *, subject: str, html_body: str, text_body: str
-) -> Message:
+def queue_transactional_email(session: Session, lead: Lead, *, subject: str, html_body: str, text_body: str) -> Message:
     message = Message(
         lead_id=lead.id,
         kind="transactional",

@@ -26,9 +26,7 @@ class WaitStep(BaseModel):
 
     type: Literal["wait"]
     duration: str = Field(description="ISO-8601 duration: P3D, PT4H, PT5S")
-    until_send_window: bool = Field(
-        default=False, description="then wait on until the send window opens"
-    )
+    until_send_window: bool = Field(default=False, description="then wait on until the send window opens")
 
     @field_validator("duration")
     @classmethod
@@ -81,12 +79,8 @@ Step = Annotated[EmailStep | WaitStep | BranchStep | ExitStep, Field(discriminat
 class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal[
-        "form_submitted", "form_kind", "funnel_stage_entered", "sales_rejected", "manual"
-    ] = "manual"
-    form: str | None = Field(
-        default=None, description="form slug, for form_submitted (empty: any form)"
-    )
+    type: Literal["form_submitted", "form_kind", "funnel_stage_entered", "sales_rejected", "manual"] = "manual"
+    form: str | None = Field(default=None, description="form slug, for form_submitted (empty: any form)")
     kind: str | None = Field(default=None, description="form kind, for form_kind")
     stage: Literal["tofu", "mofu", "bofu"] | None = None
 
@@ -102,9 +96,7 @@ class Trigger(BaseModel):
 class SendWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[str] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
-    )
+    days: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
     start: time = time(9, 0)
     end: time = time(17, 0)
     timezone: str = "UTC"
@@ -141,9 +133,7 @@ class SequenceIn(BaseModel):
     trigger: Trigger = Field(default_factory=Trigger)
     exit_when: list[str | dict[str, str]] = Field(
         default_factory=list,
-        description=(
-            '"became_mql", "reached_bofu", {"lifecycle_stage": "sal"}, {"clicked": "/pricing"}'
-        ),
+        description=('"became_mql", "reached_bofu", {"lifecycle_stage": "sal"}, {"clicked": "/pricing"}'),
     )
     send_window: SendWindowIn | None = None
     reentry: str = Field(default="never", pattern=r"^(never|always|after:\d{1,4})$")
@@ -170,9 +160,7 @@ class SequenceIn(BaseModel):
             if isinstance(step, BranchStep):
                 for target in (step.then, step.otherwise):
                     if target >= len(self.steps):
-                        raise ValueError(
-                            f"step {index}: branch target {target} is past the last step"
-                        )
+                        raise ValueError(f"step {index}: branch target {target} is past the last step")
                     if target == index:
                         raise ValueError(f"step {index}: a branch cannot point at itself")
         if not any(isinstance(step, EmailStep) for step in self.steps):
@@ -222,9 +210,7 @@ class EnrollRequest(BaseModel):
 class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lead_id: uuid.UUID | None = Field(
-        default=None, description="render for this lead (a sample lead if omitted)"
-    )
+    lead_id: uuid.UUID | None = Field(default=None, description="render for this lead (a sample lead if omitted)")
 
 
 class TestSendRequest(PreviewRequest):

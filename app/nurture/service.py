@@ -41,12 +41,8 @@ def _write_steps(session: Session, sequence: Sequence, steps: list[Any]) -> None
 
 
 def steps_of(session: Session, sequence_id: uuid.UUID, version: int) -> list[dict[str, Any]]:
-    statement = select(SequenceStep).where(
-        SequenceStep.sequence_id == sequence_id, SequenceStep.version == version
-    )
-    return [
-        row.config for row in session.exec(statement.order_by(col(SequenceStep.position))).all()
-    ]
+    statement = select(SequenceStep).where(SequenceStep.sequence_id == sequence_id, SequenceStep.version == version)
+    return [row.config for row in session.exec(statement.order_by(col(SequenceStep.position))).all()]
 
 
 def get_sequence(session: Session, sequence_id: uuid.UUID) -> Sequence:
@@ -84,9 +80,7 @@ def update_sequence(session: Session, sequence: Sequence, body: SequenceUpdate) 
     current = sequence_public(session, sequence).model_dump(mode="json")
     changes = body.model_dump(mode="json", exclude_unset=True, by_alias=True)
     try:
-        merged = SequenceIn.model_validate(
-            {k: current[k] for k in SequenceIn.model_fields} | changes
-        )
+        merged = SequenceIn.model_validate({k: current[k] for k in SequenceIn.model_fields} | changes)
     except ValidationError as exc:
         raise InvalidInput.from_pydantic(exc) from exc
     if "steps" in changes:
@@ -95,9 +89,7 @@ def update_sequence(session: Session, sequence: Sequence, body: SequenceUpdate) 
         _write_steps(session, sequence, merged.steps)
     sequence.name, sequence.trigger = merged.name, merged.trigger.model_dump(mode="json")
     sequence.exit_when, sequence.reentry = merged.exit_when, merged.reentry
-    sequence.send_window = (
-        merged.send_window.model_dump(mode="json") if merged.send_window else None
-    )
+    sequence.send_window = merged.send_window.model_dump(mode="json") if merged.send_window else None
     sequence.throttle_per_minute = merged.throttle_per_minute
     sequence.updated_at = utcnow()
     session.add(sequence)
@@ -110,9 +102,7 @@ def set_status(session: Session, sequence: Sequence, status: str) -> Sequence:
     session.add(sequence)
     if status == "archived":
         for enrollment in session.exec(
-            select(Enrollment).where(
-                Enrollment.sequence_id == sequence.id, Enrollment.status == "active"
-            )
+            select(Enrollment).where(Enrollment.sequence_id == sequence.id, Enrollment.status == "active")
         ).all():
             enrollment.status, enrollment.exit_reason = "exited", "sequence_archived"
             enrollment.finished_at, enrollment.next_run_at = utcnow(), None
@@ -132,19 +122,13 @@ def _may_enter(session: Session, sequence: Sequence, lead_id: uuid.UUID) -> bool
     if previous.status == "active" or sequence.reentry == "never":
         return False
     if sequence.reentry.startswith("after:"):
-        return utcnow() - previous.enrolled_at >= timedelta(
-            days=int(sequence.reentry.split(":")[1])
-        )
+        return utcnow() - previous.enrolled_at >= timedelta(days=int(sequence.reentry.split(":")[1]))
     return True
 
 
 def enroll(session: Session, sequence: Sequence, lead: Lead) -> Enrollment | None:
     """Put the lead at the start of the sequence, unless the re-entry policy says no."""
-    if (
-        sequence.status != "active"
-        or lead.erased_at is not None
-        or not _may_enter(session, sequence, lead.id)
-    ):
+    if sequence.status != "active" or lead.erased_at is not None or not _may_enter(session, sequence, lead.id):
         return None
     enrollment = Enrollment(
         lead_id=lead.id,
@@ -161,9 +145,7 @@ def active_sequences(session: Session) -> list[Sequence]:
     return list(session.exec(select(Sequence).where(Sequence.status == "active")).all())
 
 
-def matches_trigger(
-    sequence: Sequence, kind: str, *, form: Form | None = None, stage: str | None = None
-) -> bool:
+def matches_trigger(sequence: Sequence, kind: str, *, form: Form | None = None, stage: str | None = None) -> bool:
     trigger = sequence.trigger
     if trigger.get("type") != kind:
         return False

@@ -37,21 +37,20 @@ def sequence_stats(session: Session, sequence_id: uuid.UUID) -> dict[str, Any]:
             func.count().filter(col(Message.status) == "bounced"),
         ).where(Message.sequence_id == sequence_id)
     ).one()
-    mqls = session.exec(
-        select(func.count(func.distinct(Enrollment.lead_id)))
-        .select_from(Enrollment)
+    window = timedelta(days=MQL_WINDOW_DAYS)
+    qualified = session.exec(
+        select(Enrollment.lead_id, Enrollment.enrolled_at, Event.occurred_at)
         .join(
             Event,
             and_(
                 col(Event.lead_id) == col(Enrollment.lead_id),
                 col(Event.type) == "became_mql",
                 col(Event.occurred_at) >= col(Enrollment.enrolled_at),
-                col(Event.occurred_at)
-                <= col(Enrollment.enrolled_at) + timedelta(days=MQL_WINDOW_DAYS),
             ),
         )
         .where(Enrollment.sequence_id == sequence_id)
-    ).one()
+    ).all()
+    mqls = len({lead_id for lead_id, enrolled_at, became in qualified if became - enrolled_at <= window})
     enrolled = sum(by_status.values())
     return {
         "enrolled": enrolled,

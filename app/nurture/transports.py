@@ -63,15 +63,11 @@ class SmtpConfig:
         """smtp://user:pass@host:587 (STARTTLS on 587 or ?starttls=1), smtps://host:465 (TLS)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError(
-                "LEADNURTURE_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465"
-            )
+            raise ValueError("LEADNURTURE_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
         implicit = parts.scheme == "smtps"
         port = parts.port or (465 if implicit else 587)
         query = parse_qs(parts.query)
-        starttls = not implicit and (
-            port == 587 or query.get("starttls", ["0"])[0] in ("1", "true")
-        )
+        starttls = not implicit and (port == 587 or query.get("starttls", ["0"])[0] in ("1", "true"))
         return cls(
             parts.hostname,
             port,
@@ -140,9 +136,7 @@ async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> SendResul
         await client.send_message(message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
-        return SendResult(
-            ok=False, permanent=all(code >= 500 for code in codes), error=str(exc)[:500]
-        )
+        return SendResult(ok=False, permanent=all(code >= 500 for code in codes), error=str(exc)[:500])
     except aiosmtplib.SMTPResponseException as exc:
         return SendResult(
             ok=False,

@@ -53,13 +53,8 @@ def suppress(session: Session, email: str, reason: str) -> None:
         session.flush()
 
 
-def _rows(
-    session: Session, model: type[SQLModel], column: Any, lead_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    return [
-        row.model_dump(mode="json")
-        for row in session.exec(select(model).where(column == lead_id)).all()
-    ]
+def _rows(session: Session, model: type[SQLModel], column: Any, lead_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [row.model_dump(mode="json") for row in session.exec(select(model).where(column == lead_id)).all()]
 
 
 def export_lead(session: Session, lead_id: uuid.UUID) -> dict[str, Any]:

@@ -140,11 +140,7 @@ def engagement_rules_for(
     model: ScoringModelConfig, event_type: str, properties: dict[str, Any]
 ) -> list[EngagementRule]:
     facts = event_facts(event_type, properties)
-    return [
-        rule
-        for rule in model.engagement_rules
-        if rule.event == event_type and all_match(rule.when, facts)
-    ]
+    return [rule for rule in model.engagement_rules if rule.event == event_type and all_match(rule.when, facts)]
 
 
 def fit_breakdown(model: ScoringModelConfig, facts: dict[str, Any]) -> list[RulePoints]:
@@ -159,9 +155,7 @@ def fit_score(model: ScoringModelConfig, facts: dict[str, Any]) -> float:
     return sum(item.points for item in fit_breakdown(model, facts))
 
 
-def intent_signal_for(
-    model: ScoringModelConfig, event_type: str, properties: dict[str, Any]
-) -> IntentSignal | None:
+def intent_signal_for(model: ScoringModelConfig, event_type: str, properties: dict[str, Any]) -> IntentSignal | None:
     """The strongest intent signal this event carries, if any."""
     facts = event_facts(event_type, properties)
     found = [s for s in model.intent_signals if s.event == event_type and all_match(s.when, facts)]

@@ -24,26 +24,17 @@ def explain(session: Session, lead: Lead, now: datetime | None = None) -> dict[s
     model = active.config
     engagement = current_engagement(lead, model, now)
     descriptions = {rule.id: rule.description or rule.id for rule in model.engagement_rules}
-    earned: dict[str, dict[str, float]] = defaultdict(
-        lambda: {"events": 0, "points": 0.0, "points_now": 0.0}
-    )
+    earned: dict[str, dict[str, float]] = defaultdict(lambda: {"events": 0, "points": 0.0, "points_now": 0.0})
     recent = select(Event).where(Event.lead_id == lead.id, col(Event.engagement_delta) != 0)
-    for event in session.exec(
-        recent.order_by(col(Event.occurred_at).desc()).limit(EXPLAINED_EVENTS)
-    ):
+    for event in session.exec(recent.order_by(col(Event.occurred_at).desc()).limit(EXPLAINED_EVENTS)):
         for rule_id, points in event.score_rules.items():
             entry = earned[rule_id]
             entry["events"] += 1
             entry["points"] += points
-            entry["points_now"] += points * decay_factor(
-                event.occurred_at, now, model.half_life_days
-            )
+            entry["points_now"] += points * decay_factor(event.occurred_at, now, model.half_life_days)
     intent = fresh_intent(model, lead.intent_stage, lead.intent_at, now)
     band = band_stage(model, engagement)
-    hand_raise = (
-        lead.hand_raise_at is not None
-        and (now - lead.hand_raise_at).days <= model.intent_fresh_days
-    )
+    hand_raise = lead.hand_raise_at is not None and (now - lead.hand_raise_at).days <= model.intent_fresh_days
     verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise)
     return {
         "lead_id": str(lead.id),
@@ -105,10 +96,7 @@ def explain(session: Session, lead: Lead, now: datetime | None = None) -> dict[s
 def _stage_sentence(
     mofu_at: float, bofu_at: float, engagement: float, band: str, intent: str | None, stage: str
 ) -> str:
-    text = (
-        f"Engagement {engagement:.1f} puts the lead in {band.upper()} "
-        f"(MOFU from {mofu_at:g}, BOFU from {bofu_at:g})"
-    )
+    text = f"Engagement {engagement:.1f} puts the lead in {band.upper()} (MOFU from {mofu_at:g}, BOFU from {bofu_at:g})"
     if intent:
         text += f"; its strongest recent intent signal is {intent.upper()}"
     return text + f"; the higher of the two is {stage.upper()}."

@@ -61,9 +61,7 @@ def demote_cooled_leads(session: Session, settings: Settings, now: datetime) -> 
     candidates = select(Lead).where(
         col(Lead.funnel_stage) != "tofu",
         col(Lead.engagement_score) < model.bands.bofu_at,
-        (col(Lead.intent_at).is_(None))
-        | (col(Lead.intent_at) < stale)
-        | (col(Lead.intent_stage) != Lead.funnel_stage),
+        (col(Lead.intent_at).is_(None)) | (col(Lead.intent_at) < stale) | (col(Lead.intent_stage) != Lead.funnel_stage),
     )
     moved = 0
     for lead in session.exec(candidates.execution_options(yield_per=500)):
@@ -82,9 +80,7 @@ def daily_decay_job(db: Database, settings: Settings) -> None:
 
 
 def start_rescore(session: Session) -> RescoreJob:
-    total = session.exec(
-        select(func.count()).select_from(Lead).where(col(Lead.erased_at).is_(None))
-    ).one()
+    total = session.exec(select(func.count()).select_from(Lead).where(col(Lead.erased_at).is_(None))).one()
     job = RescoreJob(model_version=active_model(session).version, state="queued", total=total)
     session.add(job)
     session.flush()
@@ -144,11 +140,7 @@ def run_rescore(
 def rescore_job(db: Database, settings: Settings) -> None:
     """Scheduler tick: claim one queued re-score job and run it to the end."""
     with db.transaction() as session:
-        statement = (
-            select(RescoreJob)
-            .where(RescoreJob.state == "queued")
-            .order_by(col(RescoreJob.created_at))
-        )
+        statement = select(RescoreJob).where(RescoreJob.state == "queued").order_by(col(RescoreJob.created_at))
         if not db.is_sqlite:
             statement = statement.with_for_update(skip_locked=True)
         job = session.exec(statement.limit(1)).first()

@@ -33,9 +33,7 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
-        if self.op in ("contains_any", "not_contains_any", "in") and not isinstance(
-            self.value, list
-        ):
+        if self.op in ("contains_any", "not_contains_any", "in") and not isinstance(self.value, list):
             raise ValueError(f"'{self.op}' needs a list value")
         if self.op in ("gte", "lte") and not isinstance(self.value, int | float):
             raise ValueError(f"'{self.op}' needs a number")
@@ -50,9 +48,7 @@ class EngagementRule(BaseModel):
     event: str = Field(min_length=1, max_length=40)
     when: list[Condition] = Field(default_factory=list)
     points: float = Field(ge=-1000, le=1000)
-    cap_per_day: float | None = Field(
-        default=None, gt=0, description="at most this many points a day per lead"
-    )
+    cap_per_day: float | None = Field(default=None, gt=0, description="at most this many points a day per lead")
 
 
 class FitRule(BaseModel):
@@ -70,9 +66,7 @@ class IntentSignal(BaseModel):
     event: str
     when: list[Condition] = Field(default_factory=list)
     stage: Stage
-    hand_raise: bool = Field(
-        default=False, description="a demo/trial request: the short path to MQL"
-    )
+    hand_raise: bool = Field(default=False, description="a demo/trial request: the short path to MQL")
 
 
 class Bands(BaseModel):
@@ -93,17 +87,13 @@ class MqlRule(BaseModel):
 
     engagement_at_least: float
     fit_at_least: float
-    hand_raise_fit_floor: float | None = Field(
-        default=None, description="None: hand-raises need the full rule"
-    )
+    hand_raise_fit_floor: float | None = Field(default=None, description="None: hand-raises need the full rule")
 
 
 class RecycleRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engagement_factor: float = Field(
-        default=0.25, ge=0, le=1, description="engagement kept when sales reject"
-    )
+    engagement_factor: float = Field(default=0.25, ge=0, le=1, description="engagement kept when sales reject")
 
 
 class ScoringModelConfig(BaseModel):
@@ -156,22 +146,14 @@ DEFAULT_MODEL = ScoringModelConfig(
     half_life_days=30,
     intent_fresh_days=30,
     engagement_rules=[
-        EngagementRule(
-            id="newsletter_signup", event="form_submitted", when=_form("newsletter"), points=5
-        ),
+        EngagementRule(id="newsletter_signup", event="form_submitted", when=_form("newsletter"), points=5),
         EngagementRule(id="ebook_form", event="form_submitted", when=_form("ebook"), points=10),
-        EngagementRule(
-            id="webinar_registration", event="form_submitted", when=_form("webinar"), points=15
-        ),
+        EngagementRule(id="webinar_registration", event="form_submitted", when=_form("webinar"), points=15),
         EngagementRule(id="contact_form", event="form_submitted", when=_form("contact"), points=20),
-        EngagementRule(
-            id="demo_request", event="form_submitted", when=_form("demo_request"), points=30
-        ),
+        EngagementRule(id="demo_request", event="form_submitted", when=_form("demo_request"), points=30),
         EngagementRule(id="trial_signup", event="form_submitted", when=_form("trial"), points=30),
         EngagementRule(id="content_download", event="content_downloaded", points=3, cap_per_day=9),
-        EngagementRule(
-            id="pricing_page", event="page_viewed", when=_url("/pricing"), points=10, cap_per_day=20
-        ),
+        EngagementRule(id="pricing_page", event="page_viewed", when=_url("/pricing"), points=10, cap_per_day=20),
         EngagementRule(
             id="case_study_page",
             event="page_viewed",
@@ -233,9 +215,7 @@ DEFAULT_MODEL = ScoringModelConfig(
         IntentSignal(event="webinar_attended", stage="mofu"),
         IntentSignal(event="page_viewed", when=_url("/case-stud"), stage="mofu"),
         IntentSignal(event="page_viewed", when=_url("/pricing"), stage="bofu"),
-        IntentSignal(
-            event="form_submitted", when=_form("demo_request"), stage="bofu", hand_raise=True
-        ),
+        IntentSignal(event="form_submitted", when=_form("demo_request"), stage="bofu", hand_raise=True),
         IntentSignal(event="form_submitted", when=_form("trial"), stage="bofu", hand_raise=True),
     ],
     bands=Bands(mofu_at=20, bofu_at=50),

@@ -28,9 +28,7 @@ class Recomputed:
     hand_raise_at: datetime | None
 
 
-def recompute(
-    model: ScoringModelConfig, events: list[HistoricEvent], start: datetime
-) -> Recomputed:
+def recompute(model: ScoringModelConfig, events: list[HistoricEvent], start: datetime) -> Recomputed:
     """Replay `events` in the order they were recorded, caps per rule per day included."""
     score, as_of = 0.0, start
     earned: dict[tuple[str, str], float] = defaultdict(float)
@@ -47,17 +45,11 @@ def recompute(
         if total:
             score, as_of = add_points(score, as_of, total, event.occurred_at, model.half_life_days)
         signal = intent_signal_for(model, event.type, event.properties)
-        if signal and (
-            intent_stage is None or STAGE_RANK[signal.stage] >= STAGE_RANK[intent_stage]
-        ):
+        if signal and (intent_stage is None or STAGE_RANK[signal.stage] >= STAGE_RANK[intent_stage]):
             intent_stage, intent_at = (
                 signal.stage,
                 max(event.occurred_at, intent_at or event.occurred_at),
             )
-        if (
-            signal
-            and signal.hand_raise
-            and (hand_raise_at is None or event.occurred_at > hand_raise_at)
-        ):
+        if signal and signal.hand_raise and (hand_raise_at is None or event.occurred_at > hand_raise_at):
             hand_raise_at = event.occurred_at
     return Recomputed(score, as_of, intent_stage, intent_at, hand_raise_at)

@@ -60,11 +60,7 @@ class _ModelCache:
     def get(self, session: Session) -> ActiveModel:
         key = str(session.get_bind().engine.url)
         with self._lock:
-            if (
-                self._value
-                and self._value[1] == key
-                and time.monotonic() - self._value[0] < MODEL_CACHE_SECONDS
-            ):
+            if self._value and self._value[1] == key and time.monotonic() - self._value[0] < MODEL_CACHE_SECONDS:
                 return self._value[2]
         row = session.exec(select(ScoringModel).where(col(ScoringModel.active).is_(True))).first()
         model = (
@@ -104,9 +100,7 @@ def save_model(session: Session, config: ScoringModelConfig) -> ActiveModel:
 
 def current_engagement(lead: Lead, model: ScoringModelConfig, now: datetime | None = None) -> float:
     """Engagement decayed to `now` (stored scores are exact at their as_of time)."""
-    return decayed(
-        lead.engagement_score, lead.engagement_as_of, now or utcnow(), model.half_life_days
-    )
+    return decayed(lead.engagement_score, lead.engagement_as_of, now or utcnow(), model.half_life_days)
 
 
 def _earned_today(
@@ -128,9 +122,7 @@ def _earned_today(
     return sum(float(rules.get(rule_id, 0)) for rules in session.exec(statement).all())
 
 
-def _score_engagement(
-    session: Session, lead: Lead, event: Event, model: ScoringModelConfig
-) -> None:
+def _score_engagement(session: Session, lead: Lead, event: Event, model: ScoringModelConfig) -> None:
     earned: dict[str, float] = {}
     for rule in engagement_rules_for(model, event.type, event.properties):
         today = (
@@ -175,9 +167,7 @@ def refresh_fit(lead: Lead, model: ScoringModelConfig) -> float:
     return delta
 
 
-def score_event(
-    session: Session, settings: Settings, lead: Lead, event: Event, now: datetime | None = None
-) -> None:
+def score_event(session: Session, settings: Settings, lead: Lead, event: Event, now: datetime | None = None) -> None:
     """Fold one new event into the lead's scores, stages and MQL status (O(1) in history)."""
     now = now or utcnow()
     model = active_model(session).config
@@ -205,15 +195,11 @@ def update_funnel_stage(
     )
 
 
-def check_mql(
-    session: Session, settings: Settings, lead: Lead, model: ScoringModelConfig, now: datetime
-) -> None:
+def check_mql(session: Session, settings: Settings, lead: Lead, model: ScoringModelConfig, now: datetime) -> None:
     """Qualify the lead when the MQL rule holds; once per episode (a recycled lead may requalify)."""
     if lead.lifecycle_stage not in QUALIFIABLE:
         return
-    hand_raise = lead.hand_raise_at is not None and now - lead.hand_raise_at <= timedelta(
-        days=model.intent_fresh_days
-    )
+    hand_raise = lead.hand_raise_at is not None and now - lead.hand_raise_at <= timedelta(days=model.intent_fresh_days)
     engagement = current_engagement(lead, model, now)
     verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise)
     if not verdict.qualified:
@@ -242,9 +228,7 @@ def check_mql(
     )
 
 
-def rescore_fit_and_stages(
-    session: Session, settings: Settings, lead: Lead, now: datetime | None = None
-) -> None:
+def rescore_fit_and_stages(session: Session, settings: Settings, lead: Lead, now: datetime | None = None) -> None:
     """After contact fields change: fit, then stage and MQL."""
     now = now or utcnow()
     model = active_model(session).config
@@ -254,9 +238,7 @@ def rescore_fit_and_stages(
     check_mql(session, settings, lead, model, now)
 
 
-def apply_recycle(
-    session: Session, settings: Settings, lead: Lead, now: datetime | None = None
-) -> None:
+def apply_recycle(session: Session, settings: Settings, lead: Lead, now: datetime | None = None) -> None:
     """Sales rejected the lead: keep a share of engagement, forget intent, back to nurture.
 
     The MQL rule is not re-checked here, so a rejection never bounces straight back; the

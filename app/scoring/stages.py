@@ -41,9 +41,7 @@ class MqlVerdict:
     fit_gap: float
 
 
-def mql_verdict(
-    model: ScoringModelConfig, engagement: float, fit: float, hand_raise_fresh: bool
-) -> MqlVerdict:
+def mql_verdict(model: ScoringModelConfig, engagement: float, fit: float, hand_raise_fresh: bool) -> MqlVerdict:
     rule = model.mql
     engagement_gap = max(0.0, rule.engagement_at_least - engagement)
     fit_gap = max(0.0, rule.fit_at_least - fit)

@@ -38,17 +38,11 @@ def stitch_anonymous_page_views(event: LeadCaptured) -> None:
 
 
 def stitch(session: Session, settings: Settings, lead: Lead) -> int:
-    anonymous = select(Event.id).where(
-        Event.visitor_id == lead.visitor_id, col(Event.lead_id).is_(None)
-    )
-    ids = list(
-        session.exec(anonymous.order_by(col(Event.occurred_at)).limit(MAX_STITCHED_EVENTS)).all()
-    )
+    anonymous = select(Event.id).where(Event.visitor_id == lead.visitor_id, col(Event.lead_id).is_(None))
+    ids = list(session.exec(anonymous.order_by(col(Event.occurred_at)).limit(MAX_STITCHED_EVENTS)).all())
     if not ids:
         return 0
     session.execute(update(Event).where(col(Event.id).in_(ids)).values(lead_id=lead.id))
-    for row in session.exec(
-        select(Event).where(col(Event.id).in_(ids)).order_by(col(Event.occurred_at))
-    ).all():
+    for row in session.exec(select(Event).where(col(Event.id).in_(ids)).order_by(col(Event.occurred_at))).all():
         score_event(session, settings, lead, row)
     return len(ids)

@@ -150,9 +150,7 @@ def upgrade() -> None:
         ),
         sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("previous_secret", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column(
-            "previous_secret_expires_at", app.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("previous_secret_expires_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "headers",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
@@ -196,9 +194,7 @@ def upgrade() -> None:
         sa.Column("archived_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["sequence_id"], ["sequence.id"], name=op.f("fk_form_sequence_id_sequence")
-        ),
+        sa.ForeignKeyConstraint(["sequence_id"], ["sequence.id"], name=op.f("fk_form_sequence_id_sequence")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_form")),
         sa.UniqueConstraint("slug", name=op.f("uq_form_slug")),
     )
@@ -214,9 +210,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["sequence_id"], ["sequence.id"], name=op.f("fk_sequence_step_sequence_id_sequence")
-        ),
+        sa.ForeignKeyConstraint(["sequence_id"], ["sequence.id"], name=op.f("fk_sequence_step_sequence_id_sequence")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sequence_step")),
         sa.UniqueConstraint(
             "sequence_id",
@@ -252,15 +246,11 @@ def upgrade() -> None:
         ),
         sa.Column("first_utm_source", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_utm_medium", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column(
-            "first_utm_campaign", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
-        ),
+        sa.Column("first_utm_campaign", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_utm_term", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_utm_content", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_referrer", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column(
-            "first_landing_page", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True
-        ),
+        sa.Column("first_landing_page", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("first_form_id", sa.Uuid(), nullable=True),
         sa.Column("last_utm_source", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("last_utm_medium", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -268,9 +258,7 @@ def upgrade() -> None:
         sa.Column("last_utm_term", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("last_utm_content", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("last_referrer", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column(
-            "last_landing_page", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True
-        ),
+        sa.Column("last_landing_page", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("last_touch_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("consent", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("consent_updated_at", app.types.UTCDateTime(timezone=True), nullable=True),
@@ -291,21 +279,15 @@ def upgrade() -> None:
         sa.Column("erased_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["first_form_id"], ["form.id"], name=op.f("fk_lead_first_form_id_form")
-        ),
+        sa.ForeignKeyConstraint(["first_form_id"], ["form.id"], name=op.f("fk_lead_first_form_id_form")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead")),
         sa.UniqueConstraint("email", name=op.f("uq_lead_email")),
     )
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.create_index("ix_lead_created_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_first_form_id"), ["first_form_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_lead_first_utm_source"), ["first_utm_source"], unique=False
-        )
-        batch_op.create_index(
-            "ix_lead_funnel_stage_engagement", ["funnel_stage", "engagement_score"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_lead_first_utm_source"), ["first_utm_source"], unique=False)
+        batch_op.create_index("ix_lead_funnel_stage_engagement", ["funnel_stage", "engagement_score"], unique=False)
         batch_op.create_index("ix_lead_lifecycle_stage", ["lifecycle_stage"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_visitor_id"), ["visitor_id"], unique=False)
 
@@ -318,9 +300,7 @@ def upgrade() -> None:
         sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("form_text", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("recorded_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["lead.id"], name=op.f("fk_consent_record_lead_id_lead")
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_consent_record_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_record")),
     )
     with op.batch_alter_table("consent_record", schema=None) as batch_op:
@@ -339,9 +319,7 @@ def upgrade() -> None:
         sa.Column("enrolled_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_enrollment_lead_id_lead")),
-        sa.ForeignKeyConstraint(
-            ["sequence_id"], ["sequence.id"], name=op.f("fk_enrollment_sequence_id_sequence")
-        ),
+        sa.ForeignKeyConstraint(["sequence_id"], ["sequence.id"], name=op.f("fk_enrollment_sequence_id_sequence")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollment")),
     )
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
@@ -353,9 +331,7 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'active'"),
         )
         batch_op.create_index(batch_op.f("ix_enrollment_lead_id"), ["lead_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_enrollment_sequence_id"), ["sequence_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_enrollment_sequence_id"), ["sequence_id"], unique=False)
         batch_op.create_index(
             "uq_enrollment_active_lead_sequence",
             ["lead_id", "sequence_id"],
@@ -390,9 +366,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_event_idempotency_key")),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_event_lead_id_occurred_at", ["lead_id", "occurred_at"], unique=False
-        )
+        batch_op.create_index("ix_event_lead_id_occurred_at", ["lead_id", "occurred_at"], unique=False)
         batch_op.create_index("ix_event_type_occurred_at", ["type", "occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_event_visitor_id"), ["visitor_id"], unique=False)
 
@@ -405,9 +379,7 @@ def upgrade() -> None:
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("occurred_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["lead.id"], name=op.f("fk_sales_outcome_lead_id_lead")
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_sales_outcome_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_outcome")),
     )
     with op.batch_alter_table("sales_outcome", schema=None) as batch_op:
@@ -421,18 +393,12 @@ def upgrade() -> None:
         sa.Column("from_stage", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("to_stage", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("changed_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["lead.id"], name=op.f("fk_stage_change_lead_id_lead")
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_stage_change_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stage_change")),
     )
     with op.batch_alter_table("stage_change", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_stage_change_lead_id_changed_at", ["lead_id", "changed_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_stage_change_to_stage_changed_at", ["to_stage", "changed_at"], unique=False
-        )
+        batch_op.create_index("ix_stage_change_lead_id_changed_at", ["lead_id", "changed_at"], unique=False)
+        batch_op.create_index("ix_stage_change_to_stage_changed_at", ["to_stage", "changed_at"], unique=False)
 
     op.create_table(
         "submission",
@@ -462,14 +428,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["form_id"], ["form.id"], name=op.f("fk_submission_form_id_form")),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_submission_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_submission")),
-        sa.UniqueConstraint(
-            "form_id", "idempotency_key", name=op.f("uq_submission_form_id_idempotency_key")
-        ),
+        sa.UniqueConstraint("form_id", "idempotency_key", name=op.f("uq_submission_form_id_idempotency_key")),
     )
     with op.batch_alter_table("submission", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_submission_form_id_received_at", ["form_id", "received_at"], unique=False
-        )
+        batch_op.create_index("ix_submission_form_id_received_at", ["form_id", "received_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_submission_lead_id"), ["lead_id"], unique=False)
 
     op.create_table(
@@ -487,9 +449,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
-        sa.Column(
-            "last_response_excerpt", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True
-        ),
+        sa.Column("last_response_excerpt", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", app.types.UTCDateTime(timezone=True), nullable=True),
@@ -498,9 +458,7 @@ def upgrade() -> None:
             ["webhook_endpoint.id"],
             name=op.f("fk_webhook_delivery_endpoint_id_webhook_endpoint"),
         ),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["lead.id"], name=op.f("fk_webhook_delivery_lead_id_lead")
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_webhook_delivery_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
     )
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
@@ -533,25 +491,17 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", app.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "provider_message_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True
-        ),
+        sa.Column("provider_message_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("sent_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("opened_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("clicked_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["enrollment_id"], ["enrollment.id"], name=op.f("fk_message_enrollment_id_enrollment")
-        ),
+        sa.ForeignKeyConstraint(["enrollment_id"], ["enrollment.id"], name=op.f("fk_message_enrollment_id_enrollment")),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_message_lead_id_lead")),
-        sa.ForeignKeyConstraint(
-            ["sequence_id"], ["sequence.id"], name=op.f("fk_message_sequence_id_sequence")
-        ),
+        sa.ForeignKeyConstraint(["sequence_id"], ["sequence.id"], name=op.f("fk_message_sequence_id_sequence")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message")),
-        sa.UniqueConstraint(
-            "enrollment_id", "step_position", name=op.f("uq_message_enrollment_id_step_position")
-        ),
+        sa.UniqueConstraint("enrollment_id", "step_position", name=op.f("uq_message_enrollment_id_step_position")),
     )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.create_index(
@@ -561,9 +511,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'queued'"),
             postgresql_where=sa.text("status = 'queued'"),
         )
-        batch_op.create_index(
-            "ix_message_lead_id_created_at", ["lead_id", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_message_lead_id_created_at", ["lead_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_message_sequence_id"), ["sequence_id"], unique=False)
 
     # ### end Alembic commands ###

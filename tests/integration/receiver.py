@@ -56,9 +56,7 @@ class Receiver:
                 verified = [s for s in receiver.secrets if _verifies(s, body, headers)]
                 reply = receiver.replies.pop(0) if receiver.replies else receiver.default
                 headers["x-answered"] = "not yet"
-                receiver.received.append(
-                    Received(headers["webhook-id"], json.loads(body), headers, verified)
-                )
+                receiver.received.append(Received(headers["webhook-id"], json.loads(body), headers, verified))
                 if reply.delay:
                     time.sleep(reply.delay)
                 headers["x-answered"] = "2xx" if 200 <= reply.status < 300 else str(reply.status)

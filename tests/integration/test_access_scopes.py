@@ -42,18 +42,13 @@ def test_every_admin_route_refuses_a_missing_key(app: FastAPI, anon: TestClient)
     assert failures == []
 
 
-def test_every_admin_route_refuses_a_key_without_the_scope(
-    app: FastAPI, client: TestClient
-) -> None:
+def test_every_admin_route_refuses_a_key_without_the_scope(app: FastAPI, client: TestClient) -> None:
     key = client.post("/api/v1/api-keys", json={"name": "no scopes", "scopes": []}).json()["key"]
     headers = {"Authorization": f"Bearer {key}"}
     failures = [
         (method, path, response.status_code)
         for method, path in _admin_operations(app)
-        if (
-            response := client.request(method, _concrete(path), json={}, headers=headers)
-        ).status_code
-        != 403
+        if (response := client.request(method, _concrete(path), json={}, headers=headers)).status_code != 403
     ]
     assert failures == []
 
@@ -61,7 +56,5 @@ def test_every_admin_route_refuses_a_key_without_the_scope(
 @pytest.mark.parametrize("scope", ["leads:read", "analytics:read"])
 def test_read_scopes_cannot_write_api_keys(client: TestClient, scope: str) -> None:
     key = client.post("/api/v1/api-keys", json={"name": scope, "scopes": [scope]}).json()["key"]
-    response = client.post(
-        "/api/v1/api-keys", json={"name": "escalate"}, headers={"Authorization": f"Bearer {key}"}
-    )
+    response = client.post("/api/v1/api-keys", json={"name": "escalate"}, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 403

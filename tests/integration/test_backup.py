@@ -11,9 +11,7 @@ from app.models import Lead
 from app.operations.backup import backup, restore
 
 
-def test_backup_then_restore_brings_back_the_data(
-    db: Database, database_url: str, tmp_path: Path
-) -> None:
+def test_backup_then_restore_brings_back_the_data(db: Database, database_url: str, tmp_path: Path) -> None:
     with db.transaction() as session:
         session.add(Lead(email="kept@example.com"))
     archive = backup(database_url, tmp_path / "leadnurture.backup")

@@ -51,9 +51,7 @@ def test_json_capture_answers_201_with_ids_and_stores_lead_submission_and_event(
         assert event.properties["form_kind"] == "ebook"
 
 
-def test_urlencoded_post_redirects_303_to_thanks_page_with_download_link(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_urlencoded_post_redirects_303_to_thanks_page_with_download_link(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     response = anon.post(CAPTURE, data=REFERENCE)
     assert response.status_code == 303
@@ -64,13 +62,9 @@ def test_urlencoded_post_redirects_303_to_thanks_page_with_download_link(
     assert 'id="download-link"' in page.text
 
 
-def test_multipart_post_is_accepted_like_a_form(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_multipart_post_is_accepted_like_a_form(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
-    response = anon.post(
-        CAPTURE, data={"email": "multi@example.com"}, files={"ignored": ("a.txt", b"x")}
-    )
+    response = anon.post(CAPTURE, data={"email": "multi@example.com"}, files={"ignored": ("a.txt", b"x")})
     assert response.status_code == 303
     assert [lead.email for lead in _leads(db)] == ["multi@example.com"]
 
@@ -102,14 +96,10 @@ def test_same_email_any_case_is_one_lead_and_blanks_never_wipe(
     assert _count(db, Submission) == 2
 
 
-def test_first_touch_is_kept_forever_and_last_touch_updated(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_first_touch_is_kept_forever_and_last_touch_updated(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     submit(anon, **REFERENCE)
-    anon.post(
-        f"{CAPTURE}?utm_source=google&utm_medium=cpc", json={"email": "ana.lima@acme-corp.com"}
-    )
+    anon.post(f"{CAPTURE}?utm_source=google&utm_medium=cpc", json={"email": "ana.lima@acme-corp.com"})
     [lead] = _leads(db)
     assert lead.first_utm_source == "linkedin"
     assert lead.first_utm_campaign == "q4-playbook"
@@ -117,17 +107,13 @@ def test_first_touch_is_kept_forever_and_last_touch_updated(
     assert lead.last_utm_medium == "cpc"
 
 
-def test_unknown_fields_become_custom_fields(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_unknown_fields_become_custom_fields(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     submit(anon, email="c@example.com", favourite_colour="teal")
     assert _leads(db)[0].custom == {"favourite_colour": "teal"}
 
 
-def test_invalid_email_is_422_naming_the_field(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_invalid_email_is_422_naming_the_field(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     response = anon.post(CAPTURE, json={"email": "not-an-email"})
     assert response.status_code == 422
@@ -148,9 +134,7 @@ def test_required_fields_are_enforced(client: TestClient, anon: TestClient) -> N
     assert response.json()["detail"][0]["loc"] == ["body", "company"]
 
 
-def test_html_post_with_errors_rerenders_the_form_keeping_input(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_html_post_with_errors_rerenders_the_form_keeping_input(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     response = anon.post(CAPTURE, data={"email": "broken@", "first_name": "Zoë"})
     assert response.status_code == 422
@@ -174,9 +158,7 @@ def test_body_over_the_cap_is_413(client: TestClient, anon: TestClient) -> None:
 
 def test_wrong_content_type_is_415(client: TestClient, anon: TestClient) -> None:
     make_form(client)
-    response = anon.post(
-        CAPTURE, content=b"email=a@example.com", headers={"Content-Type": "text/plain"}
-    )
+    response = anon.post(CAPTURE, content=b"email=a@example.com", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
 
 
@@ -191,15 +173,8 @@ def test_filled_honeypot_gets_a_normal_answer_and_stores_nothing(
     client: TestClient, anon: TestClient, db: Database
 ) -> None:
     make_form(client)
-    assert (
-        anon.post(
-            CAPTURE, json={"email": "bot@example.com", "website_url": "http://spam"}
-        ).status_code
-        == 201
-    )
-    assert (
-        anon.post(CAPTURE, data={"email": "bot@example.com", "website_url": "x"}).status_code == 303
-    )
+    assert anon.post(CAPTURE, json={"email": "bot@example.com", "website_url": "http://spam"}).status_code == 201
+    assert anon.post(CAPTURE, data={"email": "bot@example.com", "website_url": "x"}).status_code == 303
     assert _leads(db) == []
     assert _count(db, Submission) == 0
 
@@ -218,9 +193,7 @@ def test_idempotency_key_returns_the_first_answer_and_counts_once(
         assert len(session.exec(select(Event).where(Event.type == "form_submitted")).all()) == 1
 
 
-def test_cors_preflight_and_answer_for_allowed_origin_only(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_cors_preflight_and_answer_for_allowed_origin_only(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     allowed = {"Origin": "https://www.example.com", "Access-Control-Request-Method": "POST"}
     preflight = anon.options(CAPTURE, headers=allowed)
@@ -229,13 +202,9 @@ def test_cors_preflight_and_answer_for_allowed_origin_only(
     assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
     foreign = anon.options(CAPTURE, headers={"Origin": "https://evil.example.net"})
     assert foreign.status_code == 403
-    answer = anon.post(
-        CAPTURE, json={"email": "a@example.com"}, headers={"Origin": "https://www.example.com"}
-    )
+    answer = anon.post(CAPTURE, json={"email": "a@example.com"}, headers={"Origin": "https://www.example.com"})
     assert answer.headers["access-control-allow-origin"] == "https://www.example.com"
-    other = anon.post(
-        CAPTURE, json={"email": "b@example.com"}, headers={"Origin": "https://evil.example.net"}
-    )
+    other = anon.post(CAPTURE, json={"email": "b@example.com"}, headers={"Origin": "https://evil.example.net"})
     assert "access-control-allow-origin" not in other.headers
 
 
@@ -258,9 +227,7 @@ def test_tampered_download_token_is_refused(client: TestClient, anon: TestClient
     assert anon.get("/d/https%3A%2F%2Fevil.example.net").status_code == 404
 
 
-def test_ebook_delivery_email_is_queued_with_the_link(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_ebook_delivery_email_is_queued_with_the_link(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     token = submit(anon, **REFERENCE)["download_token"]
     with db.transaction() as session:
@@ -278,9 +245,7 @@ def test_double_opt_in_keeps_consent_pending_until_confirmed(
     [lead] = _leads(db)
     assert lead.consent == "pending"
     with db.transaction() as session:
-        confirmation = session.exec(
-            select(Message).where(Message.subject == "Please confirm your subscription")
-        ).one()
+        confirmation = session.exec(select(Message).where(Message.subject == "Please confirm your subscription")).one()
     link = next(word for word in (confirmation.text_body or "").split() if "/confirm/" in word)
     page = anon.get(link.replace("http://testserver", ""))
     assert page.status_code == 200
@@ -292,9 +257,7 @@ def test_double_opt_in_keeps_consent_pending_until_confirmed(
     assert "double_opt_in" in sources
 
 
-def test_form_post_never_resubscribes_an_unsubscribed_lead(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_form_post_never_resubscribes_an_unsubscribed_lead(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     submit(anon, email="gone@example.com")
     with db.transaction() as session:
@@ -305,9 +268,7 @@ def test_form_post_never_resubscribes_an_unsubscribed_lead(
     assert _leads(db)[0].consent == "unsubscribed"
 
 
-def test_erased_address_is_not_resurrected_by_a_new_post(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_erased_address_is_not_resurrected_by_a_new_post(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     lead_id = submit(anon, email="erase-me@example.com")["lead_id"]
     assert client.delete(f"/api/v1/leads/{lead_id}").status_code == 204
@@ -316,9 +277,7 @@ def test_erased_address_is_not_resurrected_by_a_new_post(
     assert fresh[0].consent == "unsubscribed"
 
 
-def test_hosted_form_page_is_accessible_and_counts_views(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_hosted_form_page_is_accessible_and_counts_views(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     page = anon.get("/forms/funnel-ebook?utm_source=newsletter")
     assert page.status_code == 200
@@ -331,13 +290,9 @@ def test_confirm_with_a_bad_token_is_404(anon: TestClient) -> None:
     assert anon.get("/confirm/nonsense").status_code == 404
 
 
-def test_nul_characters_are_dropped_not_a_server_error(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_nul_characters_are_dropped_not_a_server_error(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
-    response = anon.post(
-        CAPTURE, json={"email": "nul@example.com", "company": "Ac\x00me", "x\x00y": "v\x00"}
-    )
+    response = anon.post(CAPTURE, json={"email": "nul@example.com", "company": "Ac\x00me", "x\x00y": "v\x00"})
     assert response.status_code == 201
     [lead] = _leads(db)
     assert lead.company == "Acme"

@@ -15,9 +15,7 @@ from tests.integration.live import chromium, live_server, static_site
 pytestmark = pytest.mark.browser
 
 
-def test_visitor_fills_hosted_form_and_gets_the_download_link(
-    app: FastAPI, client: TestClient
-) -> None:
+def test_visitor_fills_hosted_form_and_gets_the_download_link(app: FastAPI, client: TestClient) -> None:
     make_form(client)
     with live_server(app) as base, chromium() as browser:
         page: Any = browser.new_page()  # type: ignore[attr-defined]
@@ -46,9 +44,7 @@ def test_hosted_form_shows_errors_and_keeps_input(app: FastAPI, client: TestClie
         assert page.get_by_label("Company").input_value() == "Acme"
 
 
-def test_page_on_another_origin_posts_json_cross_origin(
-    app: FastAPI, client: TestClient, tmp_path: Path
-) -> None:
+def test_page_on_another_origin_posts_json_cross_origin(app: FastAPI, client: TestClient, tmp_path: Path) -> None:
     with live_server(app) as base, static_site(tmp_path) as site, chromium() as browser:
         make_form(client, allowed_origins=[site])
         (tmp_path / "landing.html").write_text(f"""<!doctype html><html><body>

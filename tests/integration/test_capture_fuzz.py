@@ -35,15 +35,11 @@ values = st.one_of(
 )
 
 
-def test_arbitrary_json_fields_never_cause_a_server_error(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_arbitrary_json_fields_never_cause_a_server_error(client: TestClient, anon: TestClient) -> None:
     make_form(client)
 
     @given(body=st.dictionaries(names, values, max_size=12))
-    @settings(
-        max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def post(body: dict[str, object]) -> None:
         response = anon.post(CAPTURE, json=body)
         assert response.status_code in (201, 413, 422), response.text
@@ -51,19 +47,13 @@ def test_arbitrary_json_fields_never_cause_a_server_error(
     post()
 
 
-def test_arbitrary_urlencoded_fields_never_cause_a_server_error(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_arbitrary_urlencoded_fields_never_cause_a_server_error(client: TestClient, anon: TestClient) -> None:
     make_form(client)
 
     @given(
-        body=st.dictionaries(
-            names.filter(lambda n: "\x00" not in n), st.text(max_size=300), min_size=1, max_size=12
-        )
+        body=st.dictionaries(names.filter(lambda n: "\x00" not in n), st.text(max_size=300), min_size=1, max_size=12)
     )
-    @settings(
-        max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def post(body: dict[str, str]) -> None:
         response = anon.post(CAPTURE, data=body)
         assert response.status_code in (303, 413, 422), response.text

@@ -15,27 +15,19 @@ from tests.factories import make_form
 
 @pytest.fixture
 def limited_client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(
-        settings.model_copy(update={"public_rate_limit_per_minute": 3}), run_scheduler=False
-    )
+    app = create_app(settings.model_copy(update={"public_rate_limit_per_minute": 3}), run_scheduler=False)
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
         yield client
     app.state.db.dispose()
 
 
-def test_flood_from_one_address_gets_429_with_retry_after(
-    limited_client: TestClient, app: object
-) -> None:
+def test_flood_from_one_address_gets_429_with_retry_after(limited_client: TestClient, app: object) -> None:
     make_form(limited_client)
     statuses = [
-        limited_client.post(
-            "/api/v1/forms/funnel-ebook/submissions", json={"email": f"r{i}@example.com"}
-        ).status_code
+        limited_client.post("/api/v1/forms/funnel-ebook/submissions", json={"email": f"r{i}@example.com"}).status_code
         for i in range(5)
     ]
     assert statuses[:3] == [201, 201, 201]
     assert statuses[3:] == [429, 429]
-    blocked = limited_client.post(
-        "/api/v1/forms/funnel-ebook/submissions", json={"email": "x@example.com"}
-    )
+    blocked = limited_client.post("/api/v1/forms/funnel-ebook/submissions", json={"email": "x@example.com"})
     assert 1 <= int(blocked.headers["retry-after"]) <= 60

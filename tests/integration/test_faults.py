@@ -49,9 +49,7 @@ class CaptureLoad:
         self.failures = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._post_loop, args=(n,)) for n in range(threads)
-        ]
+        self._threads = [threading.Thread(target=self._post_loop, args=(n,)) for n in range(threads)]
 
     def _post_loop(self, worker: int) -> None:
         with httpx.Client(timeout=5) as client:
@@ -103,9 +101,7 @@ def _assert_no_personal_data_logged(log: Path) -> None:
 
 
 def _create_form(base_url: str) -> None:
-    response = httpx.post(
-        f"{base_url}/api/v1/forms", json=FORM, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
-    )
+    response = httpx.post(f"{base_url}/api/v1/forms", json=FORM, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     assert response.status_code == 201, response.text
 
 
@@ -127,9 +123,7 @@ def test_kill_9_of_serve_under_capture_load_loses_no_acknowledged_capture(
     _assert_no_personal_data_logged(tmp_path / "serve.log")
 
 
-@pytest.mark.skipif(
-    shutil.which("pg_ctlcluster") is None, reason="needs the machine's PostgreSQL cluster tools"
-)
+@pytest.mark.skipif(shutil.which("pg_ctlcluster") is None, reason="needs the machine's PostgreSQL cluster tools")
 def test_postgres_restart_under_load_recovers_and_loses_nothing(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
@@ -141,9 +135,7 @@ def test_postgres_restart_under_load_recovers_and_loses_nothing(
         load = CaptureLoad(service.base_url, threads=2)
         load.start()
         load.wait_for(50)
-        version = subprocess.run(
-            ["ls", "/etc/postgresql"], capture_output=True, text=True
-        ).stdout.split()[0]
+        version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
         subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"],
             check=True,
@@ -151,17 +143,13 @@ def test_postgres_restart_under_load_recovers_and_loses_nothing(
         try:
             not_ready = httpx.get(f"{service.base_url}/readyz", timeout=5).status_code
         finally:
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True
-            )
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
         assert not_ready == 503
         before = len(load.acknowledged)
         service.wait_until_ready()
         load.wait_for(before + 50)
         load.stop()
-        assert len(load.acknowledged) >= before + 50, (
-            "captures did not resume after PostgreSQL came back"
-        )
+        assert len(load.acknowledged) >= before + 50, "captures did not resume after PostgreSQL came back"
     assert set(load.acknowledged) <= _stored_emails(db)
     _assert_no_personal_data_logged(tmp_path / "serve.log")
 
@@ -177,17 +165,13 @@ def test_kill_9_of_a_worker_between_claim_and_delivery_loses_no_webhook(
     receiver = Receiver(free_port()).start()
     receiver.default = Reply(200, delay=30)  # the worker's POST hangs: it has claimed, not recorded
     try:
-        hook = client.post(
-            "/api/v1/webhooks", json={"url": receiver.url, "events": ["lead.mql"]}
-        ).json()
+        hook = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["lead.mql"]}).json()
         receiver.secrets.append(hook["secret"])
         make_form(client, slug="demo", name="Demo", kind="demo_request", offer=None)
         submit(anon, "demo", email="ceo@acme-corp.com", job_title="CEO")
         env = service_env(database_url, tmp_path, LEADNURTURE_TICK_SECONDS="0.2")
         log = (tmp_path / "worker.log").open("wb")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log
-        )
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while not receiver.received and time.monotonic() < deadline:
             time.sleep(0.05)

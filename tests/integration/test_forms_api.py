@@ -40,9 +40,7 @@ def test_bad_slug_kind_and_urls_name_the_field(client: TestClient) -> None:
 
 
 def test_unknown_sequence_is_refused(client: TestClient) -> None:
-    response = client.post(
-        "/api/v1/forms", json=EBOOK_FORM | {"sequence_id": "00000000-0000-0000-0000-000000000001"}
-    )
+    response = client.post("/api/v1/forms", json=EBOOK_FORM | {"sequence_id": "00000000-0000-0000-0000-000000000001"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["sequence_id"]
 
@@ -58,20 +56,13 @@ def test_patch_changes_only_what_is_given_and_validates_the_result(client: TestC
     assert client.get("/api/v1/forms/funnel-ebook").json()["name"] == "Playbook v2"
 
 
-def test_deleted_form_is_gone_from_api_and_public_pages(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_deleted_form_is_gone_from_api_and_public_pages(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     assert client.delete("/api/v1/forms/funnel-ebook").status_code == 204
     assert client.get("/api/v1/forms/funnel-ebook").status_code == 404
     assert client.get("/api/v1/forms").json() == []
     assert anon.get("/forms/funnel-ebook").status_code == 404
-    assert (
-        anon.post(
-            "/api/v1/forms/funnel-ebook/submissions", json={"email": "a@example.com"}
-        ).status_code
-        == 404
-    )
+    assert anon.post("/api/v1/forms/funnel-ebook/submissions", json={"email": "a@example.com"}).status_code == 404
     make_form(client)  # the slug is free again
 
 

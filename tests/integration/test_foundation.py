@@ -58,9 +58,7 @@ def test_created_key_works_and_is_stored_hashed(client: TestClient, db) -> None:
 
 
 def test_key_without_scope_gets_403(client: TestClient) -> None:
-    key = client.post("/api/v1/api-keys", json={"name": "ro", "scopes": ["leads:read"]}).json()[
-        "key"
-    ]
+    key = client.post("/api/v1/api-keys", json={"name": "ro", "scopes": ["leads:read"]}).json()["key"]
     response = client.get("/api/v1/api-keys", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 403
     assert "admin" in response.json()["detail"]
@@ -80,7 +78,5 @@ def test_unknown_scope_is_a_422_naming_the_field(client: TestClient) -> None:
 
 
 def test_malformed_json_is_a_422_not_a_500(client: TestClient) -> None:
-    response = client.post(
-        "/api/v1/api-keys", content=b"{nope", headers={"Content-Type": "application/json"}
-    )
+    response = client.post("/api/v1/api-keys", content=b"{nope", headers={"Content-Type": "application/json"})
     assert response.status_code == 422

@@ -49,17 +49,11 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def fast_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"webhook_timeout_seconds": 0.5, "webhook_connect_timeout_seconds": 0.5}
-    )
+    return settings.model_copy(update={"webhook_timeout_seconds": 0.5, "webhook_connect_timeout_seconds": 0.5})
 
 
-def _register(
-    client: TestClient, receiver: Receiver, events: list[str] | None = None
-) -> dict[str, Any]:
-    created = client.post(
-        "/api/v1/webhooks", json={"url": receiver.url, "events": events or ["lead.mql"]}
-    )
+def _register(client: TestClient, receiver: Receiver, events: list[str] | None = None) -> dict[str, Any]:
+    created = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": events or ["lead.mql"]})
     assert created.status_code == 201, created.text
     body: dict[str, Any] = created.json()
     assert body["secret"].startswith("whsec_")
@@ -69,10 +63,7 @@ def _register(
 
 def _make_mqls(client: TestClient, anon: TestClient, count: int) -> list[str]:
     make_form(client, slug="demo", name="Demo", kind="demo_request", offer=None)
-    return [
-        submit(anon, "demo", **ANA | {"email": f"mql{i}@acme-corp.com"})["lead_id"]
-        for i in range(count)
-    ]
+    return [submit(anon, "demo", **ANA | {"email": f"mql{i}@acme-corp.com"})["lead_id"] for i in range(count)]
 
 
 def _deliver(db: Database, settings: Settings, clock: Clock) -> None:
@@ -234,12 +225,7 @@ def test_reject_recycles_and_the_lead_requalifies_with_a_new_webhook(
     )
     assert rejected.status_code == 200
     assert rejected.json()["lifecycle_stage"] == "recycled"
-    assert (
-        client.post(
-            f"/api/v1/leads/{lead_id}/sales-decision", json={"decision": "accept"}
-        ).status_code
-        == 409
-    )
+    assert client.post(f"/api/v1/leads/{lead_id}/sales-decision", json={"decision": "accept"}).status_code == 409
     submit(anon, "demo", email="mql0@acme-corp.com")  # raises a hand again
     assert client.get(f"/api/v1/leads/{lead_id}").json()["lifecycle_stage"] == "mql"
     accepted = client.post(
@@ -249,9 +235,7 @@ def test_reject_recycles_and_the_lead_requalifies_with_a_new_webhook(
     assert accepted.json()["lifecycle_stage"] == "sal"
     assert accepted.json()["owner"] == "kim@example.com"
     _deliver(db, settings, Clock())
-    types = [
-        (r.payload["type"], r.payload["data"]["lead"].get("mql_episode")) for r in receiver.received
-    ]
+    types = [(r.payload["type"], r.payload["data"]["lead"].get("mql_episode")) for r in receiver.received]
     assert sorted(types) == sorted(
         [("lead.mql", 1), ("lead.sales_rejected", 1), ("lead.mql", 2), ("lead.sales_accepted", 2)]
     )
@@ -265,15 +249,11 @@ def test_pipeline_outcomes_move_forward_only_and_keep_amounts(
     [lead_id] = _make_mqls(client, anon, 1)
     client.post(f"/api/v1/leads/{lead_id}/sales-decision", json={"decision": "accept"})
     assert (
-        client.post(f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "opportunity"}).json()[
-            "lifecycle_stage"
-        ]
+        client.post(f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "opportunity"}).json()["lifecycle_stage"]
         == "opportunity"
     )
     assert (
-        client.post(f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "sql"}).json()[
-            "lifecycle_stage"
-        ]
+        client.post(f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "sql"}).json()["lifecycle_stage"]
         == "opportunity"
     )
     won = client.post(
@@ -284,9 +264,7 @@ def test_pipeline_outcomes_move_forward_only_and_keep_amounts(
     with db.transaction() as session:
         lead = session.exec(select(Lead).where(Lead.email == "mql0@acme-corp.com")).one()
         assert (lead.deal_amount, lead.deal_currency) == (24000, "EUR")
-    bad = client.post(
-        f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "won", "currency": "euro"}
-    )
+    bad = client.post(f"/api/v1/leads/{lead_id}/sales-outcome", json={"stage": "won", "currency": "euro"})
     assert bad.status_code == 422
 
 
@@ -305,9 +283,7 @@ def test_sla_breach_is_flagged_once_per_episode_with_a_webhook(
     assert [r.payload["type"] for r in receiver.received] == ["lead.sla_breached"]
 
 
-def test_owners_are_assigned_by_territory_then_round_robin(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_owners_are_assigned_by_territory_then_round_robin(client: TestClient, anon: TestClient, db: Database) -> None:
     client.post("/api/v1/sales-reps", json={"email": "de@example.com", "countries": ["de"]})
     client.post("/api/v1/sales-reps", json={"email": "a@example.com"})
     client.post("/api/v1/sales-reps", json={"email": "b@example.com"})
@@ -326,28 +302,19 @@ def test_owners_are_assigned_by_territory_then_round_robin(
     )
     owners = []
     for i, country in enumerate(["DE", "US", "FR", "DE"]):
-        lead_id = submit(
-            anon, "demo", email=f"o{i}@acme-corp.com", country=country, job_title="CEO"
-        )["lead_id"]
+        lead_id = submit(anon, "demo", email=f"o{i}@acme-corp.com", country=country, job_title="CEO")["lead_id"]
         owners.append(client.get(f"/api/v1/leads/{lead_id}").json()["owner"])
     assert owners[0] == owners[3] == "de@example.com"
     assert {owners[1], owners[2]} == {"a@example.com", "b@example.com"}
 
 
 def test_webhook_validation(client: TestClient) -> None:
+    assert client.post("/api/v1/webhooks", json={"url": "ftp://x", "events": ["lead.mql"]}).status_code == 422
     assert (
-        client.post("/api/v1/webhooks", json={"url": "ftp://x", "events": ["lead.mql"]}).status_code
+        client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["lead.nope"]}).status_code
         == 422
     )
-    assert (
-        client.post(
-            "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["lead.nope"]}
-        ).status_code
-        == 422
-    )
-    bad_header = client.post(
-        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "headers": {"Webhook-Id": "x"}}
-    )
+    bad_header = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "headers": {"Webhook-Id": "x"}})
     assert bad_header.status_code == 422
 
 

@@ -11,12 +11,10 @@ def test_list_filters_by_email_search_and_stage(client: TestClient, anon: TestCl
     make_form(client)
     submit(anon, email="ana@acme-corp.com", company="Acme")
     submit(anon, email="bo@globex.com", company="Globex")
-    assert [
-        lead["email"] for lead in client.get("/api/v1/leads?email=ANA@acme-corp.com").json()["data"]
-    ] == ["ana@acme-corp.com"]
-    assert [lead["company"] for lead in client.get("/api/v1/leads?q=glob").json()["data"]] == [
-        "Globex"
+    assert [lead["email"] for lead in client.get("/api/v1/leads?email=ANA@acme-corp.com").json()["data"]] == [
+        "ana@acme-corp.com"
     ]
+    assert [lead["company"] for lead in client.get("/api/v1/leads?q=glob").json()["data"]] == ["Globex"]
     assert len(client.get("/api/v1/leads?funnel_stage=tofu").json()["data"]) == 2
     assert client.get("/api/v1/leads?funnel_stage=bofu").json()["data"] == []
     assert client.get("/api/v1/leads?funnel_stage=nowhere").status_code == 422
@@ -28,9 +26,7 @@ def test_pagination_walks_every_lead_once(client: TestClient, anon: TestClient) 
         submit(anon, email=f"p{i}@example.com")
     seen, cursor = [], None
     while True:
-        page = client.get(
-            "/api/v1/leads", params={"limit": 3} | ({"cursor": cursor} if cursor else {})
-        ).json()
+        page = client.get("/api/v1/leads", params={"limit": 3} | ({"cursor": cursor} if cursor else {})).json()
         seen += [lead["email"] for lead in page["data"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -65,9 +61,7 @@ def test_lead_json_has_the_contract_fields(client: TestClient, anon: TestClient)
 def test_patch_edits_fields_and_validates_timezone(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     lead_id = submit(anon, email="ana@acme-corp.com")["lead_id"]
-    patched = client.patch(
-        f"/api/v1/leads/{lead_id}", json={"job_title": "CMO", "timezone": "Europe/Lisbon"}
-    )
+    patched = client.patch(f"/api/v1/leads/{lead_id}", json={"job_title": "CMO", "timezone": "Europe/Lisbon"})
     assert patched.status_code == 200
     assert patched.json()["job_title"] == "CMO"
     bad = client.patch(f"/api/v1/leads/{lead_id}", json={"timezone": "Mars/Olympus"})

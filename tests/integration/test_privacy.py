@@ -38,12 +38,8 @@ def _lead_with_history(db: Database, email: str = "ana.lima@acme-corp.com") -> L
         session.add(form)
         session.add(lead)
         session.flush()
-        session.add(
-            Submission(form_id=form.id, lead_id=lead.id, payload={"email": email}, ip="203.0.113.9")
-        )
-        session.add(
-            Event(lead_id=lead.id, type="page_viewed", properties={"url": f"https://x/?e={email}"})
-        )
+        session.add(Submission(form_id=form.id, lead_id=lead.id, payload={"email": email}, ip="203.0.113.9"))
+        session.add(Event(lead_id=lead.id, type="page_viewed", properties={"url": f"https://x/?e={email}"}))
         session.add(StageChange(lead_id=lead.id, kind="lifecycle", to_stage="lead"))
         session.add(
             Message(
@@ -84,9 +80,7 @@ def test_export_of_unknown_lead_is_404(client: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_erase_removes_personal_data_everywhere_and_keeps_aggregates(
-    client: TestClient, db: Database
-) -> None:
+def test_erase_removes_personal_data_everywhere_and_keeps_aggregates(client: TestClient, db: Database) -> None:
     lead = _lead_with_history(db)
     assert client.delete(f"/api/v1/leads/{lead.id}").status_code == 204
     with db.transaction() as session:
@@ -108,12 +102,7 @@ def test_erase_removes_personal_data_everywhere_and_keeps_aggregates(
         assert message.to_address is None
         assert message.html_body is None
         assert message.status == "sent"
-        assert (
-            session.exec(
-                select(WebhookDelivery).where(WebhookDelivery.event_type == "lead.mql")
-            ).all()
-            == []
-        )
+        assert session.exec(select(WebhookDelivery).where(WebhookDelivery.event_type == "lead.mql")).all() == []
         assert session.exec(select(StageChange)).one().to_stage == "lead"
         assert is_suppressed(session, "Ana.Lima@Acme-Corp.com")
         assert session.get(Suppression, email_hash("ana.lima@acme-corp.com")) is not None
@@ -127,16 +116,12 @@ def test_erase_twice_is_404(client: TestClient, db: Database) -> None:
 
 def test_erase_needs_leads_write_scope(client: TestClient, db: Database) -> None:
     lead = _lead_with_history(db)
-    key = client.post("/api/v1/api-keys", json={"name": "ro", "scopes": ["leads:read"]}).json()[
-        "key"
-    ]
+    key = client.post("/api/v1/api-keys", json={"name": "ro", "scopes": ["leads:read"]}).json()["key"]
     response = client.delete(f"/api/v1/leads/{lead.id}", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 403
 
 
-def test_csv_export_streams_every_lead_with_formulas_escaped(
-    client: TestClient, db: Database
-) -> None:
+def test_csv_export_streams_every_lead_with_formulas_escaped(client: TestClient, db: Database) -> None:
     with db.transaction() as session:
         for i in range(2500):
             session.add(Lead(email=f"lead{i}@example.com", company="=cmd()" if i == 0 else "Acme"))

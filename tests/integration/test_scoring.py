@@ -33,9 +33,7 @@ ANA = {
 def _forms(client: TestClient) -> None:
     make_form(client)
     make_form(client, slug="webinar", name="Webinar", kind="webinar", stage_hint="mofu", offer=None)
-    make_form(
-        client, slug="demo", name="Book a demo", kind="demo_request", stage_hint="bofu", offer=None
-    )
+    make_form(client, slug="demo", name="Book a demo", kind="demo_request", stage_hint="bofu", offer=None)
 
 
 def _lead(client: TestClient, email: str = ANA["email"]) -> dict[str, Any]:
@@ -69,9 +67,7 @@ def test_ebook_webinar_pricing_demo_walks_tofu_mofu_bofu_mql(
         funnel = [
             c.to_stage
             for c in session.exec(
-                select(StageChange)
-                .where(StageChange.kind == "funnel")
-                .order_by(StageChange.changed_at)
+                select(StageChange).where(StageChange.kind == "funnel").order_by(StageChange.changed_at)
             ).all()
         ]
         assert funnel == ["tofu", "mofu", "bofu"]
@@ -110,10 +106,7 @@ def test_recycled_lead_requalifies_in_a_new_episode(
     submit(anon, "demo", email=ANA["email"])
     assert _lead(client)["lifecycle_stage"] == "mql"
     with db.transaction() as session:
-        episodes = [
-            e.properties["episode"]
-            for e in session.exec(select(Event).where(Event.type == "became_mql"))
-        ]
+        episodes = [e.properties["episode"] for e in session.exec(select(Event).where(Event.type == "became_mql"))]
     assert sorted(episodes) == [1, 2]
 
 
@@ -157,20 +150,13 @@ def test_events_api_refuses_bad_input_with_field_errors(client: TestClient) -> N
     ]
     for body in cases:
         assert client.post("/api/v1/events", json=body).status_code == 422, body
-    assert (
-        client.post(
-            "/api/v1/events", json={"email": "ghost@example.com", "type": "custom"}
-        ).status_code
-        == 404
-    )
+    assert client.post("/api/v1/events", json={"email": "ghost@example.com", "type": "custom"}).status_code == 404
     assert client.post("/api/v1/events", json={"events": []}).status_code == 422
     too_many = {"events": [{"email": "a@example.com", "type": "custom"}] * 1001}
     assert client.post("/api/v1/events", json=too_many).status_code == 422
 
 
-def test_out_of_order_events_score_as_if_in_order(
-    client: TestClient, anon: TestClient, db: Database
-) -> None:
+def test_out_of_order_events_score_as_if_in_order(client: TestClient, anon: TestClient, db: Database) -> None:
     make_form(client)
     submit(anon, **ANA)
     now = utcnow()
@@ -187,16 +173,14 @@ def test_out_of_order_events_score_as_if_in_order(
         lead = session.exec(select(Lead)).one()
         events = [
             e
-            for e in session.exec(
-                select(Event).where(Event.lead_id == lead.id).order_by(Event.recorded_at)
-            )
+            for e in session.exec(select(Event).where(Event.lead_id == lead.id).order_by(Event.recorded_at))
             if e.type not in UNSCORED_EVENTS
         ]
         replay = recompute(DEFAULT_MODEL, events, lead.created_at)  # type: ignore[arg-type]
         later = now + timedelta(days=3)
-        assert decayed(lead.engagement_score, lead.engagement_as_of, later, 30) == __import__(
-            "pytest"
-        ).approx(decayed(replay.engagement, replay.as_of, later, 30))
+        assert decayed(lead.engagement_score, lead.engagement_as_of, later, 30) == __import__("pytest").approx(
+            decayed(replay.engagement, replay.as_of, later, 30)
+        )
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -230,9 +214,7 @@ def test_stored_score_equals_recomputation_for_arbitrary_histories(
         lead = session.exec(select(Lead).where(Lead.email == email)).one()
         rows = [
             e
-            for e in session.exec(
-                select(Event).where(Event.lead_id == lead.id).order_by(Event.recorded_at)
-            )
+            for e in session.exec(select(Event).where(Event.lead_id == lead.id).order_by(Event.recorded_at))
             if e.type not in UNSCORED_EVENTS
         ]
         replay = recompute(DEFAULT_MODEL, rows, lead.created_at)  # type: ignore[arg-type]
@@ -243,14 +225,10 @@ def test_stored_score_equals_recomputation_for_arbitrary_histories(
     )
 
 
-def test_model_put_validates_bumps_version_and_applies_to_new_events(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_model_put_validates_bumps_version_and_applies_to_new_events(client: TestClient, anon: TestClient) -> None:
     model = client.get("/api/v1/scoring/model").json()
     assert model["version"] == 1
-    bad = client.put(
-        "/api/v1/scoring/model", json=model["model"] | {"bands": {"mofu_at": 10, "bofu_at": 5}}
-    )
+    bad = client.put("/api/v1/scoring/model", json=model["model"] | {"bands": {"mofu_at": 10, "bofu_at": 5}})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][:2] == ["body", "bands"]
     changed = model["model"] | {"bands": {"mofu_at": 5, "bofu_at": 500}}
@@ -294,23 +272,17 @@ def test_daily_rebase_is_one_statement_and_keeps_reads_exact(
     with db.transaction() as session:
         assert rebase_engagement(session, utcnow()) == 1
     with db.transaction() as session:
-        assert (
-            rebase_engagement(session, utcnow()) <= 1
-        )  # idempotent: a second run changes ~nothing
+        assert rebase_engagement(session, utcnow()) <= 1  # idempotent: a second run changes ~nothing
     import pytest
 
     assert _lead(client)["engagement_score"] == pytest.approx(before / 2, rel=1e-3)
 
 
-def test_page_views_before_the_form_are_stitched_and_scored(
-    client: TestClient, anon: TestClient
-) -> None:
+def test_page_views_before_the_form_are_stitched_and_scored(client: TestClient, anon: TestClient) -> None:
     make_form(client)
     view = {"vid": "visitor-123456", "url": "https://www.example.com/pricing", "title": "Pricing"}
     assert (
-        anon.post(
-            "/t/e", content=__import__("json").dumps(view), headers={"Content-Type": "text/plain"}
-        ).status_code
+        anon.post("/t/e", content=__import__("json").dumps(view), headers={"Content-Type": "text/plain"}).status_code
         == 204
     )
     anon.post("/api/v1/forms/funnel-ebook/submissions", json=ANA | {"_ln_vid": "visitor-123456"})
@@ -323,23 +295,13 @@ def test_page_views_before_the_form_are_stitched_and_scored(
         content=__import__("json").dumps(view | {"url": "https://www.example.com/blog"}),
         headers={"Content-Type": "text/plain"},
     )
-    assert [e["type"] for e in client.get(f"/api/v1/leads/{lead['id']}/timeline").json()].count(
-        "page_viewed"
-    ) == 2
+    assert [e["type"] for e in client.get(f"/api/v1/leads/{lead['id']}/timeline").json()].count("page_viewed") == 2
 
 
 def test_beacon_refuses_junk_and_snippet_respects_dnt(anon: TestClient) -> None:
-    assert (
-        anon.post("/t/e", content=b"nope", headers={"Content-Type": "text/plain"}).status_code
-        == 422
-    )
+    assert anon.post("/t/e", content=b"nope", headers={"Content-Type": "text/plain"}).status_code == 422
     assert anon.post("/t/e", content=b'{"vid":"short","url":"https://x.com"}').status_code == 422
-    assert (
-        anon.post(
-            "/t/e", content=b'{"vid":"visitor-123456","url":"javascript:alert(1)"}'
-        ).status_code
-        == 422
-    )
+    assert anon.post("/t/e", content=b'{"vid":"visitor-123456","url":"javascript:alert(1)"}').status_code == 422
     assert anon.post("/t/e", content=b"x" * 5000).status_code == 413
     snippet = anon.get("/t/snippet.js")
     assert snippet.headers["content-type"].startswith("application/javascript")
@@ -351,10 +313,7 @@ def test_lead_list_filters_on_scores_and_stages(client: TestClient, anon: TestCl
     _forms(client)
     submit(anon, "demo", **ANA)
     submit(anon, "funnel-ebook", email="cold@gmail.com")
-    assert [
-        lead["email"]
-        for lead in client.get("/api/v1/leads?funnel_stage=bofu&min_score=20").json()["data"]
-    ] == [ANA["email"]]
-    assert [
-        lead["email"] for lead in client.get("/api/v1/leads?lifecycle_stage=mql").json()["data"]
-    ] == [ANA["email"]]
+    assert [lead["email"] for lead in client.get("/api/v1/leads?funnel_stage=bofu&min_score=20").json()["data"]] == [
+        ANA["email"]
+    ]
+    assert [lead["email"] for lead in client.get("/api/v1/leads?lifecycle_stage=mql").json()["data"]] == [ANA["email"]]

@@ -55,9 +55,7 @@ def test_values_are_sorted_into_lead_fields_custom_and_attribution() -> None:
 
 
 def test_honeypot_and_blank_values_are_not_kept() -> None:
-    intake = read_submission(
-        FIELDS, {"email": "a@example.com", "company": "A", "trap": "x", "note": "  "}, {}, "trap"
-    )
+    intake = read_submission(FIELDS, {"email": "a@example.com", "company": "A", "trap": "x", "note": "  "}, {}, "trap")
     assert intake.custom == {}
 
 

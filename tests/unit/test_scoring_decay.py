@@ -41,15 +41,10 @@ moments = st.lists(
 
 
 @given(moments, st.integers(min_value=0, max_value=24 * 400))
-def test_folding_in_any_order_equals_the_closed_form_sum(
-    events: list[tuple[float, int]], read_after: int
-) -> None:
+def test_folding_in_any_order_equals_the_closed_form_sum(events: list[tuple[float, int]], read_after: int) -> None:
     score, as_of = 0.0, T0
     for points, hours in events:
         score, as_of = add_points(score, as_of, points, T0 + timedelta(hours=hours), 30)
     now = T0 + timedelta(hours=max(h for _, h in events) + read_after)
-    expected = sum(
-        p * 0.5 ** ((now - (T0 + timedelta(hours=h))).total_seconds() / 86400 / 30)
-        for p, h in events
-    )
+    expected = sum(p * 0.5 ** ((now - (T0 + timedelta(hours=h))).total_seconds() / 86400 / 30) for p, h in events)
     assert decayed(score, as_of, now, 30) == pytest.approx(expected, abs=1e-6)

@@ -43,10 +43,10 @@ def test_students_on_free_mail_lose_fit() -> None:
 
 
 def test_manager_rule_does_not_stack_with_decision_maker() -> None:
-    assert {
-        r.rule_id
-        for r in fit_breakdown(M, lead_facts(_lead(job_title="Head of Product Marketing Manager")))
-    } == {"decision_maker", "business_domain"}
+    assert {r.rule_id for r in fit_breakdown(M, lead_facts(_lead(job_title="Head of Product Marketing Manager")))} == {
+        "decision_maker",
+        "business_domain",
+    }
 
 
 def test_pricing_page_view_matches_pricing_and_page_rules() -> None:
@@ -74,9 +74,7 @@ def test_daily_cap_limits_gains_only() -> None:
     assert capped(rule, -5, 100) == -5
 
 
-@pytest.mark.parametrize(
-    ("engagement", "stage"), [(0, "tofu"), (19.9, "tofu"), (20, "mofu"), (50, "bofu")]
-)
+@pytest.mark.parametrize(("engagement", "stage"), [(0, "tofu"), (19.9, "tofu"), (20, "mofu"), (50, "bofu")])
 def test_engagement_bands(engagement: float, stage: str) -> None:
     assert band_stage(M, engagement) == stage
 
@@ -138,10 +136,7 @@ def test_incremental_scoring_equals_full_recomputation(
     history: list[tuple[tuple[str, dict[str, str]], int]],
 ) -> None:
     """Events arrive in any order (occurred_at jumps around); the folded score equals a replay."""
-    events = [
-        SimpleNamespace(type=t, properties=p, occurred_at=T0 + timedelta(hours=h))
-        for (t, p), h in history
-    ]
+    events = [SimpleNamespace(type=t, properties=p, occurred_at=T0 + timedelta(hours=h)) for (t, p), h in history]
     score, as_of = 0.0, T0
     earned: dict[tuple[str, str], float] = {}
     from app.scoring.decay import add_points
@@ -157,6 +152,4 @@ def test_incremental_scoring_equals_full_recomputation(
             score, as_of = add_points(score, as_of, total, event.occurred_at, M.half_life_days)
     replay = recompute(M, events, T0)  # type: ignore[arg-type]
     now = T0 + timedelta(days=120)
-    assert decayed(score, as_of, now, 30) == pytest.approx(
-        decayed(replay.engagement, replay.as_of, now, 30), abs=1e-6
-    )
+    assert decayed(score, as_of, now, 30) == pytest.approx(decayed(replay.engagement, replay.as_of, now, 30), abs=1e-6)
