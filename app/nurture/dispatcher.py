@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 SEND_BATCH = 100
 SEND_LEASE = timedelta(minutes=5)
+# Sent messages are recorded in groups this small: the crash window is at most this many.
+MARK_EVERY = 4
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -307,11 +309,25 @@ def send_due(db: Database, settings: Settings, transport: Transport, now: dateti
             outgoing = _prepare_sends(session, settings, now, False)
     if not outgoing:
         return 0
-    results = transport.send_batch([mime for _, mime in outgoing])
-    with db.transaction() as session:
-        for (message_id, _), result in zip(outgoing, results, strict=True):
-            _mark(session, settings, message_id, result, now)
+    pending: list[tuple[uuid.UUID, SendResult]] = []
+
+    def record(index: int, result: SendResult) -> None:
+        pending.append((outgoing[index][0], result))
+        if len(pending) >= MARK_EVERY:
+            _mark_all(db, settings, pending, now)
+
+    transport.send_batch([mime for _, mime in outgoing], record)
+    _mark_all(db, settings, pending, now)
     return len(outgoing)
+
+
+def _mark_all(db: Database, settings: Settings, results: list[tuple[uuid.UUID, SendResult]], now: datetime) -> None:
+    if not results:
+        return
+    with db.transaction() as session:
+        for message_id, result in results:
+            _mark(session, settings, message_id, result, now)
+    results.clear()
 
 
 def _prepare_sends(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,8 +26,13 @@ class SendResult:
     provider_id: str | None = None
 
 
+# Told about each message as soon as the server answered, so the dispatcher can record it
+# at once: what a crash can double is only what was sent and not yet recorded.
+ResultCallback = Callable[[int, SendResult], None]
+
+
 class Transport(Protocol):
-    def send_batch(self, messages: list[EmailMessage]) -> list[SendResult]: ...
+    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None: ...
 
 
 class OutboxTransport:
@@ -35,17 +41,15 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send_batch(self, messages: list[EmailMessage]) -> list[SendResult]:
+    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        results = []
-        for message in messages:
+        for index, message in enumerate(messages):
             name = str(message["Message-ID"]).strip("<>").replace("/", "_")
             target = self.folder / f"{name}.eml"
             partial = target.with_suffix(".eml.part")
             partial.write_bytes(bytes(message))
             os.replace(partial, target)
-            results.append(SendResult(ok=True, provider_id=name))
-        return results
+            on_result(index, SendResult(ok=True, provider_id=name))
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,8 @@ class SmtpTransport:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
-    def send_batch(self, messages: list[EmailMessage]) -> list[SendResult]:
-        return asyncio.run(self._send_all(messages))
+    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
+        asyncio.run(self._send_all(messages, on_result))
 
     async def _connect(self) -> aiosmtplib.SMTP:
         c = self.config
@@ -102,8 +106,7 @@ class SmtpTransport:
             await client.login(c.username, c.password or "")
         return client
 
-    async def _send_all(self, messages: list[EmailMessage]) -> list[SendResult]:
-        results: list[SendResult | None] = [None] * len(messages)
+    async def _send_all(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for index in range(len(messages)):
             queue.put_nowait(index)
@@ -117,9 +120,9 @@ class SmtpTransport:
                         try:
                             client = await self._connect()
                         except (aiosmtplib.SMTPException, OSError) as exc:
-                            results[index] = SendResult(ok=False, error=f"connect: {exc}"[:500])
+                            on_result(index, SendResult(ok=False, error=f"connect: {exc}"[:500]))
                             continue
-                    results[index] = await _send_one(client, messages[index])
+                    on_result(index, await _send_one(client, messages[index]))
             finally:
                 if client is not None and client.is_connected:
                     try:
@@ -128,7 +131,6 @@ class SmtpTransport:
                         client.close()
 
         await asyncio.gather(*(worker() for _ in range(min(SMTP_CONNECTIONS, len(messages)))))
-        return [r or SendResult(ok=False, error="not attempted") for r in results]
 
 
 async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:

@@ -1,0 +1,138 @@
+"""Several dispatchers against one PostgreSQL send each email exactly once; a worker killed
+mid-batch loses nothing and doubles only what was in flight (the documented window)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from app.db import Database
+from app.models import Enrollment, Lead, Sequence, SequenceStep
+from app.nurture.dispatcher import dispatch
+from app.nurture.transports import SmtpConfig, SmtpTransport
+from app.settings import Settings
+from app.types import utcnow, uuid7
+from tests.integration.processes import free_port, service_env
+from tests.integration.smtp import SmtpServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+def _due_enrollments(db: Database, count: int) -> None:
+    """`count` subscribed leads, each due for a one-email sequence right now."""
+    now = utcnow()
+    with db.transaction() as session:
+        sequence = Sequence(name="Blast", status="active")
+        session.add(sequence)
+        session.flush()
+        session.add(
+            SequenceStep(
+                sequence_id=sequence.id,
+                version=1,
+                position=0,
+                type="email",
+                config={"type": "email", "subject": "Hello {{ lead.first_name }}", "html": "<p>Hi</p>", "text": "Hi"},
+            )
+        )
+        leads = [
+            Lead(email=f"w{i}@example.com", first_name=f"N{i}", consent="subscribed").model_dump() for i in range(count)
+        ]
+        session.execute(insert(Lead), leads)
+        session.execute(
+            insert(Enrollment),
+            [
+                {
+                    "id": uuid7(),
+                    "lead_id": lead["id"],
+                    "sequence_id": sequence.id,
+                    "sequence_version": 1,
+                    "status": "active",
+                    "current_step": 0,
+                    "next_run_at": now,
+                    "enrolled_at": now,
+                }
+                for lead in leads
+            ],
+        )
+
+
+def _workers(database_url: str, smtp: SmtpServer, tmp_path: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    env = service_env(database_url, tmp_path, LEADNURTURE_TICK_SECONDS="0.2", LEADNURTURE_SMTP_URL=smtp.url)
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(count)
+    ]
+
+
+def _wait_for(smtp: SmtpServer, count: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while len(smtp.sink.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_two_workers_and_serve_send_2000_due_emails_exactly_once(
+    db: Database, database_url: str, settings: Settings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several processes share work through SKIP LOCKED on PostgreSQL")
+    _due_enrollments(db, 2000)
+    workers = _workers(database_url, smtp, tmp_path, 2)
+    try:
+        transport = SmtpTransport(SmtpConfig.from_url(smtp.url))
+        deadline = time.monotonic() + 90
+        while len(smtp.sink.messages) < 2000 and time.monotonic() < deadline:
+            dispatch(db, settings, transport=transport)  # the in-process scheduler of `serve`
+            time.sleep(0.05)
+        _wait_for(smtp, 2000, 5)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+    per_address = Counter(m["To"] for m in smtp.sink.messages)
+    assert len(per_address) == 2000
+    assert max(per_address.values()) == 1
+
+
+def test_worker_killed_mid_batch_loses_nothing(
+    db: Database,
+    database_url: str,
+    settings: Settings,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _due_enrollments(db, 600)
+    [worker] = _workers(database_url, smtp, tmp_path, 1)
+    _wait_for(smtp, 150, 60)
+    worker.kill()
+    worker.wait(timeout=10)
+    sent_before_kill = len(smtp.sink.messages)
+    assert 0 < sent_before_kill < 600
+    later = utcnow() + timedelta(minutes=6)  # past the send lease of the dead worker
+    dispatch(db, settings, clock=lambda: later, transport=SmtpTransport(SmtpConfig.from_url(smtp.url)))
+    per_address = Counter(m["To"] for m in smtp.sink.messages)
+    doubled = sum(n - 1 for n in per_address.values())
+    with capsys.disabled():
+        print(  # noqa: T201  (the issue asks for the measured count in the run's output)
+            f"\n[kill -9 mid-batch: {sent_before_kill} sent before the kill, 600 delivered in all, "
+            f"{doubled} sent twice]"
+        )
+    assert len(per_address) == 600  # nothing lost
+    assert doubled <= 8  # only what was sent and not yet recorded (MARK_EVERY per connection, at most)
