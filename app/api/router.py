@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api import (
+    analytics,
     api_keys,
     capture,
     email_events,
@@ -39,3 +40,4 @@ api_router.include_router(sales.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(sequences.router)
 api_router.include_router(email_events.router)
+api_router.include_router(analytics.router)

@@ -1,0 +1,336 @@
+"""Funnel analytics in SQL over stage history, events, messages and outcomes.
+
+Each function answers one question a head of marketing asks, for leads created in a date
+range, optionally narrowed to a form, a first-touch UTM source or a sequence.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, StageChange, Submission
+
+FUNNEL = ["tofu", "mofu", "bofu", "mql", "sal", "sql", "opportunity", "customer"]
+FUNNEL_LABELS = {"customer": "won"}
+RANK = {stage: index for index, stage in enumerate(FUNNEL)}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which leads a question is about."""
+
+    created_from: datetime
+    created_to: datetime
+    form_id: uuid.UUID | None = None
+    utm_source: str | None = None
+    sequence_id: uuid.UUID | None = None
+
+
+def _lead_ids(scope: Scope) -> Any:
+    statement = select(Lead.id).where(
+        Lead.created_at >= scope.created_from,
+        Lead.created_at < scope.created_to,
+    )
+    if scope.form_id:
+        statement = statement.where(Lead.first_form_id == scope.form_id)
+    if scope.utm_source:
+        statement = statement.where(Lead.first_utm_source == scope.utm_source)
+    if scope.sequence_id:
+        statement = statement.where(
+            Lead.id.in_(select(Enrollment.lead_id).where(Enrollment.sequence_id == scope.sequence_id))
+        )
+    return statement
+
+
+def _rank_expression() -> Any:
+    return case(RANK, value=StageChange.to_stage, else_=None)
+
+
+def funnel(session: Session, scope: Scope) -> dict[str, Any]:
+    """How many leads reached each stage (or beyond), conversion between stages, time in stage."""
+    leads = _lead_ids(scope).subquery()
+    reached = (
+        select(StageChange.lead_id, func.max(_rank_expression()).label("rank"))
+        .join(leads, leads.c.id == StageChange.lead_id)
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
+    sums = [func.coalesce(func.sum(case((reached.c.rank >= rank, 1), else_=0)), 0) for rank in range(len(FUNNEL))]
+    counts = list(session.execute(select(*sums)).one())
+    stages = []
+    for index, stage in enumerate(FUNNEL):
+        count = int(counts[index])
+        following = int(counts[index + 1]) if index + 1 < len(FUNNEL) else None
+        stages.append(
+            {
+                "stage": FUNNEL_LABELS.get(stage, stage),
+                "count": count,
+                "conversion_to_next": round(following / count, 4) if following is not None and count else None,
+                "drop_off": count - following if following is not None else None,
+            }
+        )
+    timing = time_in_stage(session, scope)
+    for entry in stages:
+        entry.update(timing.get(entry["stage"], {"median_days": None, "p90_days": None}))
+    top = int(counts[0])
+    return {"stages": stages, "overall_conversion": round(int(counts[-1]) / top, 4) if top else None, "leads": top}
+
+
+def time_in_stage(session: Session, scope: Scope) -> dict[str, dict[str, float | None]]:
+    """Median and p90 days from entering a stage to entering any later one."""
+    leads = _lead_ids(scope).subquery()
+    ranked = (
+        select(StageChange.lead_id, _rank_expression().label("rank"), StageChange.changed_at)
+        .join(leads, leads.c.id == StageChange.lead_id)
+        .subquery()
+    )
+    entries = (
+        select(ranked.c.lead_id, ranked.c.rank, func.min(ranked.c.changed_at).label("at"))
+        .group_by(ranked.c.lead_id, ranked.c.rank)
+        .subquery()
+    )
+    later = entries.alias("later")
+    exits = (
+        select(entries.c.rank, entries.c.at, func.min(later.c.at).label("left_at"))
+        .join(later, and_(later.c.lead_id == entries.c.lead_id, later.c.rank > entries.c.rank))
+        .where(entries.c.rank.is_not(None))
+        .group_by(entries.c.lead_id, entries.c.rank, entries.c.at)
+        .subquery()
+    )
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        seconds = func.extract("epoch", exits.c.left_at - exits.c.at)
+        rows = session.execute(
+            select(
+                exits.c.rank,
+                func.percentile_cont(0.5).within_group(seconds),
+                func.percentile_cont(0.9).within_group(seconds),
+            ).group_by(exits.c.rank)
+        ).all()
+        return {
+            FUNNEL_LABELS.get(FUNNEL[r], FUNNEL[r]): {"median_days": _days(m), "p90_days": _days(p)} for r, m, p in rows
+        }
+    days_between = (func.julianday(exits.c.left_at) - func.julianday(exits.c.at)) * 86400
+    by_rank: dict[int, list[float]] = defaultdict(list)
+    for rank, secs in session.execute(select(exits.c.rank, days_between)).all():
+        by_rank[int(rank)].append(float(secs))
+    return {
+        FUNNEL_LABELS.get(FUNNEL[r], FUNNEL[r]): {
+            "median_days": _days(statistics.median(v)),
+            "p90_days": _days(_p90(v)),
+        }
+        for r, v in by_rank.items()
+    }
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+
+
+def _days(seconds: float | None) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400, 2)
+
+
+def cohorts(session: Session, scope: Scope, weeks: int = 12) -> dict[str, Any]:
+    """Leads by capture week × weeks since capture: the share that had reached MQL (and won)."""
+    leads = _lead_ids(scope).subquery()
+    first_mql = (
+        select(StageChange.lead_id, func.min(StageChange.changed_at).label("at"))
+        .where(StageChange.kind == "lifecycle", StageChange.to_stage == "mql")
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
+    won = (
+        select(StageChange.lead_id, func.min(StageChange.changed_at).label("at"))
+        .where(StageChange.kind == "lifecycle", StageChange.to_stage == "customer")
+        .group_by(StageChange.lead_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Lead.created_at, first_mql.c.at, won.c.at)
+        .join(leads, leads.c.id == Lead.id)
+        .outerjoin(first_mql, first_mql.c.lead_id == Lead.id)
+        .outerjoin(won, won.c.lead_id == Lead.id)
+    ).all()
+    table: dict[str, dict[str, Any]] = {}
+    for created, mql_at, won_at in rows:
+        week = (created - timedelta(days=created.weekday())).date().isoformat()
+        cohort = table.setdefault(week, {"week": week, "leads": 0, "mql_by_week": [0] * weeks, "won": 0})
+        cohort["leads"] += 1
+        cohort["won"] += won_at is not None
+        if mql_at is not None:
+            for k in range(min(weeks - 1, max(0, (mql_at - created).days // 7)), weeks):
+                cohort["mql_by_week"][k] += 1
+    result = []
+    for week in sorted(table):
+        c = table[week]
+        result.append(
+            {
+                "week": week,
+                "leads": c["leads"],
+                "mql_share_by_week": [round(n / c["leads"], 4) for n in c["mql_by_week"]],
+                "won_share": round(c["won"] / c["leads"], 4),
+            }
+        )
+    return {"weeks": weeks, "cohorts": result}
+
+
+def velocity(session: Session, scope: Scope) -> dict[str, Any]:
+    """Sales velocity = opportunities × win rate × average deal size ÷ sales cycle (days)."""
+    leads = _lead_ids(scope).subquery()
+    opportunities = session.execute(
+        select(func.count(func.distinct(StageChange.lead_id)))
+        .join(leads, leads.c.id == StageChange.lead_id)
+        .where(StageChange.to_stage.in_(["opportunity", "customer"]))
+    ).scalar_one()
+    outcomes = session.execute(
+        select(SalesOutcome.stage, func.count(), func.avg(SalesOutcome.amount))
+        .join(leads, leads.c.id == SalesOutcome.lead_id)
+        .where(SalesOutcome.stage.in_(["won", "lost"]))
+        .group_by(SalesOutcome.stage)
+    ).all()
+    by_stage = {stage: (count, avg) for stage, count, avg in outcomes}
+    won, average_deal = by_stage.get("won", (0, None))
+    lost = by_stage.get("lost", (0, None))[0]
+    cycles = session.execute(
+        select(Lead.created_at, SalesOutcome.occurred_at)
+        .join(SalesOutcome, SalesOutcome.lead_id == Lead.id)
+        .join(leads, leads.c.id == Lead.id)
+        .where(SalesOutcome.stage == "won")
+    ).all()
+    cycle_days = (sum((w - c).total_seconds() for c, w in cycles) / len(cycles) / 86400) if cycles else None
+    win_rate = won / (won + lost) if won + lost else None
+    value = (
+        opportunities * win_rate * float(average_deal) / cycle_days
+        if win_rate is not None and average_deal is not None and cycle_days
+        else None
+    )
+    return {
+        "opportunities": opportunities,
+        "won": won,
+        "lost": lost,
+        "win_rate": round(win_rate, 4) if win_rate is not None else None,
+        "average_deal_size": round(float(average_deal), 2) if average_deal is not None else None,
+        "sales_cycle_days": round(cycle_days, 2) if cycle_days is not None else None,
+        "velocity_per_day": round(value, 2) if value is not None else None,
+    }
+
+
+def sequences(session: Session, scope: Scope, mql_window_days: int = 30) -> list[dict[str, Any]]:
+    """Per sequence and step: sent, unique opens and clicks, bounces; unsubscribes and MQLs."""
+    leads = _lead_ids(scope).subquery()
+    rows = session.execute(
+        select(
+            Message.sequence_id,
+            Message.step_position,
+            func.count().filter(Message.status == "sent"),
+            func.count().filter(Message.opened_at.is_not(None)),
+            func.count().filter(Message.clicked_at.is_not(None)),
+            func.count().filter(Message.status == "bounced"),
+        )
+        .join(leads, leads.c.id == Message.lead_id)
+        .where(Message.sequence_id.is_not(None), Message.kind == "marketing")
+        .group_by(Message.sequence_id, Message.step_position)
+    ).all()
+    steps: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for sequence_id, step, sent, opened, clicked, bounced in rows:
+        steps[sequence_id].append(
+            _rates({"step": step, "sent": sent, "unique_opens": opened, "unique_clicks": clicked, "bounces": bounced})
+        )
+    from app.models import Sequence
+    from app.nurture.stats import sequence_stats
+
+    result = []
+    for sequence in session.execute(select(Sequence).where(Sequence.status != "archived")).scalars():
+        per_step = sorted(steps.get(sequence.id, []), key=lambda s: s["step"])
+        totals = _rates({k: sum(s[k] for s in per_step) for k in ("sent", "unique_opens", "unique_clicks", "bounces")})
+        stats = sequence_stats(session, sequence.id)
+        result.append(
+            {
+                "sequence_id": str(sequence.id),
+                "name": sequence.name,
+                "status": sequence.status,
+                **totals,
+                "unsubscribes": stats["unsubscribes"],
+                "enrolled": stats["enrolled"],
+                "mqls_within_days": mql_window_days,
+                "mqls": stats["mqls_within_30_days"],
+                "steps": per_step,
+            }
+        )
+    return result
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    sent = row["sent"]
+    return row | {
+        "open_rate": round(row["unique_opens"] / sent, 4) if sent else 0.0,
+        "click_rate": round(row["unique_clicks"] / sent, 4) if sent else 0.0,
+    }
+
+
+def forms(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Per form: hosted page views, submissions, conversion, leads that became MQL, by source."""
+    day_from, day_to = scope.created_from.date().isoformat(), scope.created_to.date().isoformat()
+    views: dict[Any, Any] = dict(
+        session.execute(
+            select(FormView.form_id, func.sum(FormView.views))
+            .where(FormView.day >= day_from, FormView.day <= day_to)
+            .group_by(FormView.form_id)
+        ).all()
+    )
+    submissions = session.execute(
+        select(Submission.form_id, func.count(), func.count(func.distinct(Submission.lead_id)))
+        .where(Submission.received_at >= scope.created_from, Submission.received_at < scope.created_to)
+        .group_by(Submission.form_id)
+    ).all()
+    counts = {form_id: (total, unique) for form_id, total, unique in submissions}
+    mql_ranks = [RANK[s] for s in ("mql", "sal", "sql", "opportunity", "customer")]
+    mqls: dict[Any, Any] = dict(
+        session.execute(
+            select(Submission.form_id, func.count(func.distinct(Submission.lead_id)))
+            .join(StageChange, StageChange.lead_id == Submission.lead_id)
+            .where(
+                Submission.received_at >= scope.created_from,
+                Submission.received_at < scope.created_to,
+                _rank_expression().in_(mql_ranks),
+            )
+            .group_by(Submission.form_id)
+        ).all()
+    )
+    sources: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    source_rows = session.execute(
+        select(Submission.form_id, Lead.first_utm_source, func.count())
+        .join(Lead, Lead.id == Submission.lead_id)
+        .where(Submission.received_at >= scope.created_from, Submission.received_at < scope.created_to)
+        .group_by(Submission.form_id, Lead.first_utm_source)
+    ).all()
+    for form_id, source, count in source_rows:
+        sources[form_id][source or "(direct)"] = count
+    result = []
+    for form in session.execute(select(Form).where(Form.archived_at.is_(None))).scalars():
+        total, unique = counts.get(form.id, (0, 0))
+        seen = int(views.get(form.id) or 0)
+        result.append(
+            {
+                "form": form.slug,
+                "name": form.name,
+                "kind": form.kind,
+                "views": seen,
+                "submissions": total,
+                "leads": unique,
+                "conversion_rate": round(total / seen, 4) if seen else None,
+                "mqls": mqls.get(form.id, 0),
+                "by_source": sources.get(form.id, {}),
+            }
+        )
+    return result
