@@ -13,6 +13,7 @@ from app.api.router import api_router, public_router
 from app.db import Database
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.settings import Settings, get_settings
+from app.ui.routes import install_ui
 
 
 def create_app(settings: Settings | None = None, *, run_scheduler: bool | None = None) -> FastAPI:
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool | None =
     app.add_middleware(ObservabilityMiddleware)
     app.include_router(public_router)
     app.include_router(api_router, prefix="/api/v1")
+    install_ui(app)
     return app
 
 
