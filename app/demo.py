@@ -228,6 +228,15 @@ def _one_lead(
     for old, new in zip(path, path[1:], strict=False):
         history.stage(lead_id, "lifecycle", old, new, min(at, now))
         at += timedelta(days=rng.uniform(1, 14))
+    if mql_at:
+        history.add(
+            Event,
+            lead_id=lead_id,
+            type="became_mql",
+            occurred_at=mql_at,
+            recorded_at=mql_at,
+            properties={"episode": 1, "reason": "demo"},
+        )
     if rejected and mql_at:
         history.stage(lead_id, "lifecycle", "mql", "recycled", min(mql_at + timedelta(hours=rng.uniform(1, 30)), now))
     if "customer" in path:

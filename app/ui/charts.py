@@ -28,9 +28,12 @@ def funnel_svg(stages: list[dict[str, Any]], width: int = 720) -> str:
         colour = FUNNEL_COLOURS[index % len(FUNNEL_COLOURS)]
         parts.append(f'<text x="0" y="{y + 22}" class="label">{escape(stage["stage"].upper())}</text>')
         parts.append(f'<rect x="{x:.1f}" y="{y}" width="{bar:.1f}" height="{row}" rx="4" fill="{colour}"/>')
+        # Narrow bars cannot hold their number: put it beside the bar in dark ink.
+        inside = bar >= 60
+        text_x = label_width + usable / 2 if inside else x + bar + 8
+        anchor, css = ("middle", "count") if inside else ("start", "count-outside")
         parts.append(
-            f'<text x="{label_width + usable / 2:.1f}" y="{y + 22}" text-anchor="middle" '
-            f'class="count">{stage["count"]:,}</text>'
+            f'<text x="{text_x:.1f}" y="{y + 22}" text-anchor="{anchor}" class="{css}">{stage["count"]:,}</text>'
         )
         rate = stage.get("conversion_to_next")
         if rate is not None and index + 1 < len(stages):

@@ -24,7 +24,7 @@ from app.handoff.endpoints import WebhookCreate, create_endpoint, deliveries, ge
 from app.handoff.sales import SalesDecision, breached_mqls, decide
 from app.leads.service import LeadFilter, get_lead, list_leads
 from app.leads.timeline import timeline
-from app.models import Enrollment, Event, Sequence, WebhookDelivery, WebhookEndpoint
+from app.models import Enrollment, Sequence, StageChange, WebhookDelivery, WebhookEndpoint
 from app.nurture.schemas import SequenceIn
 from app.nurture.service import create_sequence, get_sequence, sequence_public, set_status
 from app.nurture.stats import sequence_stats
@@ -98,7 +98,9 @@ def _last_90_days() -> Scope:
 def _mqls_per_week(session: SessionDep) -> list[tuple[str, int]]:
     since = utcnow() - timedelta(weeks=12)
     days = list(
-        session.exec(select(Event.occurred_at).where(Event.type == "became_mql", col(Event.occurred_at) >= since)).all()
+        session.exec(
+            select(StageChange.changed_at).where(StageChange.to_stage == "mql", col(StageChange.changed_at) >= since)
+        ).all()
     )
     weeks: dict[str, int] = {}
     for offset in range(11, -1, -1):
