@@ -184,7 +184,7 @@ def run_wrk(url: str, script: Path, *, seconds: int, connections: int, threads: 
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    latencies = dict(re.findall(r"^\s+(50|99)\.000%\s+([\d.]+\w+)", output, re.M))
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
 
     def parse(label: str) -> float:
         match = re.match(r"([\d.]+)(\w+)", latencies[label])

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import httpx
 from sqlmodel import Session, col, select
@@ -190,6 +191,18 @@ def deliver_due(
         for attempt in attempts:
             _record(session, settings, attempt, finished, report, rng)
     return report
+
+
+def _new_client(total: float, connect: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    timeout = httpx.Timeout(total, connect=connect)
+    limits = httpx.Limits(max_connections=PARALLEL_SENDS * 4, max_keepalive_connections=PARALLEL_SENDS * 2)
+    return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, limits=limits)
+
+
+@lru_cache(maxsize=4)
+def _client(total: float, connect: float) -> httpx.Client:
+    """One pooled client per process: keep-alive connections and one TLS context across ticks."""
+    return _new_client(total, connect)
 
 
 def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: bool) -> list[Outgoing]:

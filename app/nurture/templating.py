@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -59,6 +60,12 @@ def lead_context(lead: Any) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    # Compiling is most of the cost of rendering; a step's template is the same for every lead.
+    return (_html if html else _text).from_string(source)
+
+
 def render(source: str, context: dict[str, Any], *, html: bool) -> str:
     """Render for one lead. Unknown fields render empty; unsafe access raises SecurityError."""
-    return (_html if html else _text).from_string(source).render(**context)
+    return _compiled(source, html).render(**context)

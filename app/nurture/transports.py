@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -152,6 +153,11 @@ async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> SendResul
         ok=True,
         provider_id=str(message["Message-ID"]).strip("<>"),
     )
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()  # loading the CA store costs ~20 ms: once per process
 
 
 def make_transport(smtp_url: str, outbox: Path) -> Transport:

@@ -70,6 +70,8 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 return
 
+        # The default listen backlog (5) drops parallel connects into 1 s SYN retries.
+        http.server.ThreadingHTTPServer.request_queue_size = 128
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -1,0 +1,101 @@
+"""Scoring: events per second through POST /api/v1/events in batches of 500, against a bare
+INSERT of the same rows in the same run; and a re-score of many leads (time, peak memory)."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import httpx
+from sqlalchemy import insert
+
+from app.db import Database
+from app.models import Event, Lead
+from app.scoring.jobs import run_rescore, start_rescore
+from app.settings import Settings
+from app.types import utcnow, uuid7
+from bench.common import ADMIN_KEY, Result, fresh_database, served
+from bench.seed import seed
+
+
+def _events(backend: str, leads: int, batches: int) -> Result:
+    with fresh_database(backend) as url, served(url) as base:
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        events = [
+            {
+                "email": f"s{i % leads}@example.com",
+                "type": "page_viewed",
+                "create_lead": True,
+                "properties": {"url": "https://x.com/pricing" if i % 3 == 0 else "https://x.com/blog"},
+            }
+            for i in range(500)
+        ]
+        with httpx.Client(timeout=120) as client:
+            client.post(f"{base}/api/v1/events", json={"events": events}, headers=headers).raise_for_status()
+            started = time.perf_counter()
+            for _ in range(batches):
+                client.post(f"{base}/api/v1/events", json={"events": events}, headers=headers).raise_for_status()
+            ours = batches * 500 / (time.perf_counter() - started)
+        db = Database(Settings(database_url=url, secret_key="bench"))
+        with db.engine.begin() as conn:
+            lead = conn.execute(Lead.__table__.select().limit(1)).first()  # type: ignore[attr-defined]
+            rows = [
+                {
+                    "id": uuid7(),
+                    "lead_id": lead.id,
+                    "type": "page_viewed",
+                    "properties": {"url": "x"},
+                    "score_rules": {},
+                    "occurred_at": utcnow(),
+                    "recorded_at": utcnow(),
+                    "engagement_delta": 1,
+                    "fit_delta": 0,
+                }
+                for _ in range(batches * 500)
+            ]
+            started = time.perf_counter()
+            for start in range(0, len(rows), 500):
+                conn.execute(insert(Event), rows[start : start + 500])
+            bare = len(rows) / (time.perf_counter() - started)
+        db.dispose()
+    return Result(
+        "scoring",
+        backend,
+        "events/s via API (batches of 500)",
+        ours,
+        "events/s",
+        baseline=bare,
+        baseline_name="bare INSERT",
+        note="validate + store + score + stages per event",
+    )
+
+
+def _rescore(backend: str, leads: int) -> Result:
+    with fresh_database(backend) as url:
+        seed(url, leads, events_per_lead=3)
+        settings = Settings(database_url=url, secret_key="bench")
+        db = Database(settings)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with db.transaction() as session:
+            job_id = start_rescore(session).id
+        started = time.perf_counter()
+        run_rescore(db, settings, job_id)
+        elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        db.dispose()
+    return Result(
+        "rescore",
+        backend,
+        f"{leads:,} leads",
+        leads / elapsed,
+        "leads/s",
+        note=f"{elapsed:.1f} s; peak RSS {peak:.0f} MiB (+{peak - before:.0f})",
+    )
+
+
+def run(backends: list[str], small: bool) -> list[Result]:
+    results = []
+    for backend in backends:
+        results.append(_events(backend, 200, 2 if small else 10))
+        results.append(_rescore(backend, 2_000 if small else 100_000))
+    return results
