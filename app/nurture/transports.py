@@ -100,7 +100,7 @@ class SmtpTransport:
             use_tls=c.implicit_tls,
             start_tls=c.starttls,
             timeout=c.timeout,
-            tls_context=ssl.create_default_context(),
+            tls_context=_tls_context() if c.implicit_tls or c.starttls else None,
         )
         await client.connect()
         if c.username:
