@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.errors import DomainError, RateLimited
 
@@ -62,6 +63,11 @@ def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _client_gone(_request: Request, _exc: Exception) -> JSONResponse:
+    # The browser left mid-upload; nothing was stored and nobody reads this answer.
+    return JSONResponse({"detail": "client disconnected"}, status_code=400)
+
+
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     scope_route = request.scope.get("route")
     route = getattr(scope_route, "path", "unmatched")
@@ -75,4 +81,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)
