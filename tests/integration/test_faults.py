@@ -195,3 +195,49 @@ def test_kill_9_of_a_worker_between_claim_and_delivery_loses_no_webhook(
         assert all(r.verified_with for r in receiver.received)
     finally:
         receiver.stop()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk)")
+def test_flood_of_public_endpoints_leaves_the_admin_api_answering(
+    db: Database, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = service_env(
+        database_url, tmp_path, LEADNURTURE_RUN_SCHEDULER="false", LEADNURTURE_PUBLIC_RATE_LIMIT_PER_MINUTE="600"
+    )
+    with running_service(env, tmp_path / "serve.log") as service:
+        _create_form(service.base_url)
+        script = tmp_path / "flood.lua"
+        script.write_text(
+            'wrk.method = "POST"\nwrk.body = \'{"email": "flood@example.com"}\'\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        flood = subprocess.Popen(
+            [
+                "wrk",
+                "-t1",
+                "-c32",
+                "-d4s",
+                "-s",
+                str(script),
+                f"{service.base_url}/api/v1/forms/fault-form/submissions",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        statuses, latencies = [], []
+        with httpx.Client(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10) as admin:
+            time.sleep(0.5)
+            while flood.poll() is None:
+                started = time.perf_counter()
+                statuses.append(admin.get(f"{service.base_url}/api/v1/leads?limit=5").status_code)
+                latencies.append((time.perf_counter() - started) * 1000)
+        output = flood.communicate()[0]
+    assert statuses
+    assert set(statuses) == {200}  # the flood is throttled per IP; the admin API keeps answering
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    median = sorted(latencies)[len(latencies) // 2]
+    with capsys.disabled():
+        print(  # noqa: T201  (the measured figures belong in the run's output)
+            f"\n[flood: {rate.group(1) if rate else '?'} req/s at the capture endpoint (mostly 429); "
+            f"admin API answered {len(statuses)} calls, median {median:.1f} ms]"
+        )
