@@ -215,7 +215,12 @@ def _form_page(
     )
 
 
-@router.get("/forms/{slug}", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/forms/{slug}",
+    dependencies=[Depends(public_rate_limit("pages"))],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 def hosted_form(slug: str, request: Request, session: SessionDep) -> HTMLResponse:
     """The hosted form page: plain HTML, accessible, works without JavaScript."""
     form = get_live_form(session, slug)
@@ -223,7 +228,12 @@ def hosted_form(slug: str, request: Request, session: SessionDep) -> HTMLRespons
     return _form_page(request, form, values={}, errors={})
 
 
-@router.get("/forms/{slug}/thanks", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/forms/{slug}/thanks",
+    dependencies=[Depends(public_rate_limit("pages"))],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 def thanks(
     slug: str,
     request: Request,
@@ -249,7 +259,9 @@ def _message_page(request: Request, title: str, message: str, status_code: int =
     )
 
 
-@router.get("/d/{token}", include_in_schema=False, response_model=None)
+@router.get(
+    "/d/{token}", dependencies=[Depends(public_rate_limit("pages"))], include_in_schema=False, response_model=None
+)
 def download(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A tracked content download: redirects only to the form's stored offer URL."""
     try:
@@ -275,7 +287,12 @@ def download(token: str, request: Request, session: SessionDep, settings: Settin
     return RedirectResponse(form.offer["url"], status_code=302)
 
 
-@router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/confirm/{token}",
+    dependencies=[Depends(public_rate_limit("pages"))],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 def confirm(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """Double opt-in: the confirmation link turns a pending lead into a subscriber."""
     try:

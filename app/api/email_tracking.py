@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import SessionDep, SettingsDep
-from app.api.ratelimit import client_ip
+from app.api.ratelimit import client_ip, public_rate_limit
 from app.nurture.tracking import lead_for_unsubscribe, record_click, record_open, unsubscribe_lead
 from app.pages import templates
 from app.tokens import InvalidToken
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit("email-links"))])
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private"}
 

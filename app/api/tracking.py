@@ -33,7 +33,7 @@ def _snippet(endpoint: str) -> str:
     return SNIPPET.read_text().replace("__ENDPOINT__", endpoint)
 
 
-@router.get("/snippet.js", include_in_schema=False)
+@router.get("/snippet.js", include_in_schema=False, dependencies=[Depends(public_rate_limit("beacon"))])
 def snippet(settings: SettingsDep) -> Response:
     return Response(
         _snippet(f"{settings.base_url}/t/e"),

@@ -17,6 +17,7 @@ from app.access.users import verify_login
 from app.analytics import queries
 from app.analytics.queries import Scope
 from app.api.deps import SessionDep, SettingsDep
+from app.api.ratelimit import public_rate_limit
 from app.capture.forms import create_form, embed_html, get_live_form, list_forms
 from app.capture.schemas import FormCreate
 from app.errors import DomainError, Forbidden, InvalidInput
@@ -61,7 +62,7 @@ def login_page(request: Request) -> HTMLResponse:
     return response
 
 
-@router.post("/login", response_model=None)
+@router.post("/login", response_model=None, dependencies=[Depends(public_rate_limit("login"))])
 def login(
     request: Request,
     session: SessionDep,

@@ -31,3 +31,10 @@ def test_flood_from_one_address_gets_429_with_retry_after(limited_client: TestCl
     assert statuses[3:] == [429, 429]
     blocked = limited_client.post("/api/v1/forms/funnel-ebook/submissions", json={"email": "x@example.com"})
     assert 1 <= int(blocked.headers["retry-after"]) <= 60
+
+
+def test_every_public_page_and_link_is_rate_limited(limited_client: TestClient, app: object) -> None:
+    make_form(limited_client)
+    for path in ("/forms/funnel-ebook", "/d/forged", "/t/o/forged", "/u/forged", "/confirm/forged", "/t/snippet.js"):
+        statuses = [limited_client.get(path).status_code for _ in range(4)]
+        assert statuses[-1] == 429, path

@@ -416,3 +416,16 @@ def test_email_events_api_suppresses_hard_bounces_and_complaints(
     consents = {lead["email"]: lead["consent"] for lead in client.get("/api/v1/leads").json()["data"]}
     assert consents == {"ana.lima@acme-corp.com": "bounced", "angry@acme-corp.com": "complained"}
     assert client.post("/api/v1/email-events", json={"type": "bounce", "email": "nope"}).status_code == 422
+
+
+def test_throttle_per_sequence_defers_the_rest_to_the_next_minute(
+    client: TestClient, anon: TestClient, db: Database, nurture_settings: Settings, smtp: SmtpServer
+) -> None:
+    make_form(client, offer=None)  # no delivery email: only the sequence's mail
+    _sequence(client, PLAYBOOK | {"throttle_per_minute": 3})
+    for i in range(5):
+        submit(anon, **ANA | {"email": f"t{i}@acme-corp.com"})
+    clock = Clock()
+    assert _run(db, nurture_settings, smtp, clock) == 3
+    clock.advance(seconds=61)
+    assert _run(db, nurture_settings, smtp, clock) == 3  # 2 first emails + 1 second one; the rest waits
