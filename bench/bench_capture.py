@@ -26,22 +26,10 @@ from bench.common import (
     run_wrk,
     served,
 )
+from tests.factories import EBOOK_FORM
 
 WRK = Path(__file__).parent / "wrk"
-FORM = {
-    "slug": "bench-ebook",
-    "name": "Bench ebook",
-    "kind": "ebook",
-    "stage_hint": "tofu",
-    "fields": [
-        {"name": "email", "type": "email", "required": True},
-        {"name": "first_name", "type": "text"},
-        {"name": "company", "type": "text"},
-        {"name": "job_title", "type": "text"},
-    ],
-    "offer": {"title": "Playbook", "url": "https://cdn.example.com/playbook.pdf"},
-    "allowed_origins": [],
-}
+FORM = EBOOK_FORM | {"slug": "bench-ebook", "allowed_origins": []}
 
 
 async def _open_loop(url: str, rate: float, seconds: float) -> list[float]:

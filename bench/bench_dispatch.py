@@ -9,59 +9,15 @@ import time
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import insert
 
 from app.db import Database
-from app.models import Enrollment, Lead, Sequence, SequenceStep
 from app.nurture.dispatcher import dispatch
 from app.nurture.transports import SmtpConfig, SmtpTransport
 from app.settings import Settings
-from app.types import utcnow, uuid7
 from bench.common import Result, free_port, fresh_database
 from bench.seed import seed
+from tests.factories import due_enrollments
 from tests.integration.smtp import SmtpServer
-
-
-def _due(db: Database, count: int) -> None:
-    now = utcnow()
-    with db.transaction() as session:
-        sequence = Sequence(name="Bench", status="active")
-        session.add(sequence)
-        session.flush()
-        session.add(
-            SequenceStep(
-                sequence_id=sequence.id,
-                version=1,
-                position=0,
-                type="email",
-                config={
-                    "type": "email",
-                    "subject": "Hello {{ lead.first_name }}",
-                    "html": '<p>Hi <a href="https://x.com">x</a></p>',
-                    "text": "Hi",
-                },
-            )
-        )
-        leads = [
-            Lead(email=f"due{i}@example.com", first_name="N", consent="subscribed").model_dump() for i in range(count)
-        ]
-        session.execute(insert(Lead), leads)
-        session.execute(
-            insert(Enrollment),
-            [
-                {
-                    "id": uuid7(),
-                    "lead_id": lead["id"],
-                    "sequence_id": sequence.id,
-                    "sequence_version": 1,
-                    "status": "active",
-                    "current_step": 0,
-                    "next_run_at": now,
-                    "enrolled_at": now,
-                }
-                for lead in leads
-            ],
-        )
 
 
 async def _bare(port: int, count: int) -> float:
@@ -89,7 +45,7 @@ def _throughput(backend: str, count: int) -> Result:
         with fresh_database(backend) as url:
             settings = Settings(database_url=url, secret_key="bench")
             db = Database(settings)
-            _due(db, count)
+            due_enrollments(db, count)
             transport = SmtpTransport(SmtpConfig.from_url(smtp.url))
             started = time.perf_counter()
             sent = dispatch(db, settings, transport=transport)
@@ -117,7 +73,7 @@ def _tick_cost(backend: str, total_leads: int, due: int) -> float:
             seed(url, total_leads, events_per_lead=0)
             settings = Settings(database_url=url, secret_key="bench")
             db = Database(settings)
-            _due(db, due)
+            due_enrollments(db, due)
             started = time.perf_counter()
             dispatch(db, settings, transport=SmtpTransport(SmtpConfig.from_url(smtp.url)))
             elapsed = time.perf_counter() - started

@@ -37,3 +37,40 @@ def submit(client: TestClient, slug: str = "funnel-ebook", **values: Any) -> dic
     assert response.status_code == 201, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def due_enrollments(db: Any, count: int, subject: str = "Hello {{ lead.first_name }}") -> None:
+    """`count` subscribed leads, each due right now for a one-email active sequence."""
+    from sqlalchemy import insert
+
+    from app.models import Enrollment, Lead, Sequence, SequenceStep
+    from app.types import utcnow, uuid7
+
+    now = utcnow()
+    with db.transaction() as session:
+        sequence = Sequence(name="Blast", status="active")
+        session.add(sequence)
+        session.flush()
+        step = {"type": "email", "subject": subject, "html": '<p>Hi <a href="https://x.com">x</a></p>', "text": "Hi"}
+        session.add(SequenceStep(sequence_id=sequence.id, version=1, position=0, type="email", config=step))
+        leads = [
+            Lead(email=f"due{i}@example.com", first_name=f"N{i}", consent="subscribed").model_dump()
+            for i in range(count)
+        ]
+        session.execute(insert(Lead), leads)
+        session.execute(
+            insert(Enrollment),
+            [
+                {
+                    "id": uuid7(),
+                    "lead_id": lead["id"],
+                    "sequence_id": sequence.id,
+                    "sequence_version": 1,
+                    "status": "active",
+                    "current_step": 0,
+                    "next_run_at": now,
+                    "enrolled_at": now,
+                }
+                for lead in leads
+            ],
+        )

@@ -50,6 +50,15 @@ UiDep = Annotated[UiSession, Depends(ui_session)]
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 
 
+def problem(exc: Exception) -> str:
+    """A marketer-readable sentence for what was wrong with a submitted editor form."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, DomainError):
+        return str(exc.detail)
+    return f"not valid JSON: {exc}"
+
+
 def page(request: Request, name: str, ui: UiSession | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, f"ui/{name}.html", {"ui": ui, **context}, status_code=status_code)
 
@@ -256,11 +265,7 @@ def forms_create(
     try:
         create_form(session, FormCreate.model_validate(values))
     except (ValidationError, DomainError) as exc:
-        message = (
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            if isinstance(exc, ValidationError)
-            else str(exc.detail)
-        )
+        message = problem(exc)
         return page(
             request,
             "forms",
@@ -312,10 +317,7 @@ def sequences_create(
     try:
         sequence = create_sequence(session, SequenceIn.model_validate(json.loads(definition)))
     except (ValueError, ValidationError, DomainError) as exc:
-        if isinstance(exc, ValidationError):
-            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        else:
-            message = str(exc.detail) if isinstance(exc, DomainError) else f"not valid JSON: {exc}"
+        message = problem(exc)
         rows = session.exec(select(Sequence).where(Sequence.status != "archived")).all()
         return page(
             request,
@@ -371,7 +373,7 @@ def scoring_save(
     try:
         saved = save_model(session, ScoringModelConfig.model_validate_json(model))
     except ValidationError as exc:
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        message = problem(exc)
         return page(
             request,
             "scoring",

@@ -12,14 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 
 from app.db import Database
-from app.models import Enrollment, Lead, Sequence, SequenceStep
 from app.nurture.dispatcher import dispatch
 from app.nurture.transports import SmtpConfig, SmtpTransport
 from app.settings import Settings
-from app.types import utcnow, uuid7
+from app.types import utcnow
+from tests.factories import due_enrollments
 from tests.integration.processes import free_port, service_env
 from tests.integration.smtp import SmtpServer
 
@@ -31,44 +30,6 @@ def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port()).start()
     yield server
     server.stop()
-
-
-def _due_enrollments(db: Database, count: int) -> None:
-    """`count` subscribed leads, each due for a one-email sequence right now."""
-    now = utcnow()
-    with db.transaction() as session:
-        sequence = Sequence(name="Blast", status="active")
-        session.add(sequence)
-        session.flush()
-        session.add(
-            SequenceStep(
-                sequence_id=sequence.id,
-                version=1,
-                position=0,
-                type="email",
-                config={"type": "email", "subject": "Hello {{ lead.first_name }}", "html": "<p>Hi</p>", "text": "Hi"},
-            )
-        )
-        leads = [
-            Lead(email=f"w{i}@example.com", first_name=f"N{i}", consent="subscribed").model_dump() for i in range(count)
-        ]
-        session.execute(insert(Lead), leads)
-        session.execute(
-            insert(Enrollment),
-            [
-                {
-                    "id": uuid7(),
-                    "lead_id": lead["id"],
-                    "sequence_id": sequence.id,
-                    "sequence_version": 1,
-                    "status": "active",
-                    "current_step": 0,
-                    "next_run_at": now,
-                    "enrolled_at": now,
-                }
-                for lead in leads
-            ],
-        )
 
 
 def _workers(database_url: str, smtp: SmtpServer, tmp_path: Path, count: int) -> list[subprocess.Popen[bytes]]:
@@ -92,7 +53,7 @@ def test_two_workers_and_serve_send_2000_due_emails_exactly_once(
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several processes share work through SKIP LOCKED on PostgreSQL")
-    _due_enrollments(db, 2000)
+    due_enrollments(db, 2000)
     workers = _workers(database_url, smtp, tmp_path, 2)
     try:
         transport = SmtpTransport(SmtpConfig.from_url(smtp.url))
@@ -118,7 +79,7 @@ def test_worker_killed_mid_batch_loses_nothing(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _due_enrollments(db, 600)
+    due_enrollments(db, 600)
     [worker] = _workers(database_url, smtp, tmp_path, 1)
     _wait_for(smtp, 150, 60)
     worker.kill()
