@@ -76,6 +76,8 @@ class Lead(SQLModel, table=True):
     __table_args__ = (
         Index("ix_lead_created_at", "created_at"),
         Index("ix_lead_funnel_stage_engagement", "funnel_stage", "engagement_score"),
+        # The lead list filters by stage and pages newest first.
+        Index("ix_lead_funnel_stage_created_at", "funnel_stage", "created_at"),
         Index("ix_lead_lifecycle_stage", "lifecycle_stage"),
     )
 

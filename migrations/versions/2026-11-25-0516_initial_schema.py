@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bbbca17bd925
+Revision ID: 63db8f76ffd2
 Revises:
-Create Date: 2026-11-25 04:21:03.109517
+Create Date: 2026-11-25 05:16:31.731200
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "bbbca17bd925"
+revision: str = "63db8f76ffd2"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -29,11 +29,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("prefix", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("key_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column(
-            "scopes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("scopes", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", app.types.UTCDateTime(timezone=True), nullable=True),
@@ -57,9 +53,7 @@ def upgrade() -> None:
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column(
-            "details",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "details", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
@@ -82,9 +76,7 @@ def upgrade() -> None:
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column(
-            "countries",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "countries", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("last_assigned_at", app.types.UTCDateTime(timezone=True), nullable=True),
@@ -95,11 +87,7 @@ def upgrade() -> None:
         "scoring_model",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "config",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("config", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scoring_model")),
@@ -112,19 +100,13 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
-            "trigger",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "trigger", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "exit_when",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "exit_when", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "send_window",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=True,
+            "send_window", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True
         ),
         sa.Column("reentry", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("throttle_per_minute", sa.Integer(), nullable=True),
@@ -143,18 +125,12 @@ def upgrade() -> None:
         "webhook_endpoint",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-        sa.Column(
-            "events",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("events", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("previous_secret", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("previous_secret_expires_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "headers",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "headers", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("consecutive_dead", sa.Integer(), nullable=False),
@@ -170,16 +146,8 @@ def upgrade() -> None:
         sa.Column("slug", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column(
-            "fields",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "offer",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("fields", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
+        sa.Column("offer", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True),
         sa.Column("stage_hint", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("sequence_id", sa.Uuid(), nullable=True),
@@ -205,18 +173,11 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column(
-            "config",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("config", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.ForeignKeyConstraint(["sequence_id"], ["sequence.id"], name=op.f("fk_sequence_step_sequence_id_sequence")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sequence_step")),
         sa.UniqueConstraint(
-            "sequence_id",
-            "version",
-            "position",
-            name=op.f("uq_sequence_step_sequence_id_version_position"),
+            "sequence_id", "version", "position", name=op.f("uq_sequence_step_sequence_id_version_position")
         ),
     )
     op.create_table(
@@ -239,11 +200,7 @@ def upgrade() -> None:
         sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("company_size", sa.Integer(), nullable=True),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column(
-            "custom",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("custom", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("first_utm_source", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_utm_medium", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("first_utm_campaign", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -287,6 +244,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_lead_created_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_first_form_id"), ["first_form_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_first_utm_source"), ["first_utm_source"], unique=False)
+        batch_op.create_index("ix_lead_funnel_stage_created_at", ["funnel_stage", "created_at"], unique=False)
         batch_op.create_index("ix_lead_funnel_stage_engagement", ["funnel_stage", "engagement_score"], unique=False)
         batch_op.create_index("ix_lead_lifecycle_stage", ["lifecycle_stage"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_visitor_id"), ["visitor_id"], unique=False)
@@ -347,18 +305,14 @@ def upgrade() -> None:
         sa.Column("visitor_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column(
-            "properties",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "properties", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("occurred_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("engagement_delta", sa.Float(), nullable=False),
         sa.Column("fit_delta", sa.Float(), nullable=False),
         sa.Column(
-            "score_rules",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "score_rules", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_event_lead_id_lead")),
@@ -406,23 +360,17 @@ def upgrade() -> None:
         sa.Column("form_id", sa.Uuid(), nullable=False),
         sa.Column("lead_id", sa.Uuid(), nullable=True),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("referrer", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column(
-            "attribution",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "attribution", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column(
-            "response",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=True,
+            "response", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=True
         ),
         sa.Column("received_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["form_id"], ["form.id"], name=op.f("fk_submission_form_id_form")),
@@ -441,9 +389,7 @@ def upgrade() -> None:
         sa.Column("lead_id", sa.Uuid(), nullable=True),
         sa.Column("event_type", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -454,9 +400,7 @@ def upgrade() -> None:
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["endpoint_id"],
-            ["webhook_endpoint.id"],
-            name=op.f("fk_webhook_delivery_endpoint_id_webhook_endpoint"),
+            ["endpoint_id"], ["webhook_endpoint.id"], name=op.f("fk_webhook_delivery_endpoint_id_webhook_endpoint")
         ),
         sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_webhook_delivery_lead_id_lead")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
@@ -469,11 +413,7 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
-        batch_op.create_index(
-            "ix_webhook_delivery_endpoint_id_created_at",
-            ["endpoint_id", "created_at"],
-            unique=False,
-        )
+        batch_op.create_index("ix_webhook_delivery_endpoint_id_created_at", ["endpoint_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_webhook_delivery_lead_id"), ["lead_id"], unique=False)
 
     op.create_table(
@@ -523,9 +463,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_message_sequence_id"))
         batch_op.drop_index("ix_message_lead_id_created_at")
         batch_op.drop_index(
-            "ix_message_due",
-            sqlite_where=sa.text("status = 'queued'"),
-            postgresql_where=sa.text("status = 'queued'"),
+            "ix_message_due", sqlite_where=sa.text("status = 'queued'"), postgresql_where=sa.text("status = 'queued'")
         )
 
     op.drop_table("message")
@@ -582,6 +520,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_visitor_id"))
         batch_op.drop_index("ix_lead_lifecycle_stage")
         batch_op.drop_index("ix_lead_funnel_stage_engagement")
+        batch_op.drop_index("ix_lead_funnel_stage_created_at")
         batch_op.drop_index(batch_op.f("ix_lead_first_utm_source"))
         batch_op.drop_index(batch_op.f("ix_lead_first_form_id"))
         batch_op.drop_index("ix_lead_created_at")
