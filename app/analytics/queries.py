@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, StageChange, Submission
+from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, Sequence, StageChange, Submission
+from app.nurture.stats import MQL_WINDOW_DAYS, sequence_stats
 
 FUNNEL = ["tofu", "mofu", "bofu", "mql", "sal", "sql", "opportunity", "customer"]
 FUNNEL_LABELS = {"customer": "won"}
@@ -225,13 +226,18 @@ def velocity(session: Session, scope: Scope) -> dict[str, Any]:
     }
 
 
-def sequences(session: Session, scope: Scope, mql_window_days: int = 30) -> list[dict[str, Any]]:
-    """Per sequence and step: sent, unique opens and clicks, bounces; unsubscribes and MQLs."""
+def sequences(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Per sequence and step: sent, delivered, unique opens and clicks, bounces; unsubscribes and MQLs.
+
+    A bounced message was sent too (it left for the provider), so `sent` counts it and
+    `delivered` does not.
+    """
     leads = _lead_ids(scope).subquery()
     rows = session.execute(
         select(
             Message.sequence_id,
             Message.step_position,
+            func.count().filter(Message.status.in_(("sent", "bounced"))),
             func.count().filter(Message.status == "sent"),
             func.count().filter(Message.opened_at.is_not(None)),
             func.count().filter(Message.clicked_at.is_not(None)),
@@ -242,17 +248,15 @@ def sequences(session: Session, scope: Scope, mql_window_days: int = 30) -> list
         .group_by(Message.sequence_id, Message.step_position)
     ).all()
     steps: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for sequence_id, step, sent, opened, clicked, bounced in rows:
-        steps[sequence_id].append(
-            _rates({"step": step, "sent": sent, "unique_opens": opened, "unique_clicks": clicked, "bounces": bounced})
-        )
-    from app.models import Sequence
-    from app.nurture.stats import sequence_stats
-
+    for sequence_id, step, sent, delivered, opened, clicked, bounced in rows:
+        counts = {"sent": sent, "delivered": delivered, "unique_opens": opened, "unique_clicks": clicked}
+        steps[sequence_id].append(_rates({"step": step, **counts, "bounces": bounced}))
     result = []
     for sequence in session.execute(select(Sequence).where(Sequence.status != "archived")).scalars():
         per_step = sorted(steps.get(sequence.id, []), key=lambda s: s["step"])
-        totals = _rates({k: sum(s[k] for s in per_step) for k in ("sent", "unique_opens", "unique_clicks", "bounces")})
+        totals = _rates(
+            {k: sum(s[k] for s in per_step) for k in ("sent", "delivered", "unique_opens", "unique_clicks", "bounces")}
+        )
         stats = sequence_stats(session, sequence.id)
         result.append(
             {
@@ -262,7 +266,7 @@ def sequences(session: Session, scope: Scope, mql_window_days: int = 30) -> list
                 **totals,
                 "unsubscribes": stats["unsubscribes"],
                 "enrolled": stats["enrolled"],
-                "mqls_within_days": mql_window_days,
+                "mqls_within_days": MQL_WINDOW_DAYS,
                 "mqls": stats["mqls_within_30_days"],
                 "steps": per_step,
             }
@@ -271,10 +275,11 @@ def sequences(session: Session, scope: Scope, mql_window_days: int = 30) -> list
 
 
 def _rates(row: dict[str, Any]) -> dict[str, Any]:
-    sent = row["sent"]
+    # Rates over delivered mail, as email providers report them: a bounce was never seen.
+    delivered = row["delivered"]
     return row | {
-        "open_rate": round(row["unique_opens"] / sent, 4) if sent else 0.0,
-        "click_rate": round(row["unique_clicks"] / sent, 4) if sent else 0.0,
+        "open_rate": round(row["unique_opens"] / delivered, 4) if delivered else 0.0,
+        "click_rate": round(row["unique_clicks"] / delivered, 4) if delivered else 0.0,
     }
 
 

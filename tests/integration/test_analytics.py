@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from app.analytics.queries import Scope, cohorts, funnel, velocity
+from app.analytics.queries import Scope, cohorts, funnel, sequences, velocity
 from app.db import Database
-from app.models import Lead, SalesOutcome, StageChange
+from app.models import Enrollment, Lead, Message, SalesOutcome, Sequence, StageChange
 from app.types import utcnow
 
 # 10 leads: all TOFU; 6 MOFU; 4 BOFU; 3 MQL; 2 SAL; 2 SQL; 1 opportunity; 1 won (deal 10,000 in 20 days).
@@ -119,3 +119,61 @@ def test_analytics_api_end_to_end(client: TestClient, anon: TestClient) -> None:
         params={"created_from": "2026-12-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"},
     )
     assert bad.status_code == 422
+
+
+def test_sequence_performance_per_step(db: Database) -> None:
+    """4 leads get step 0 (one bounces, two open, one clicks); 2 get step 1 (one opens); one unsubscribes."""
+    now = utcnow()
+    with db.transaction() as session:
+        sequence = Sequence(name="Playbook nurture", status="active")
+        session.add(sequence)
+        session.flush()
+        for i in range(4):
+            lead = Lead(email=f"s{i}@example.com", created_at=now - timedelta(days=3))
+            session.add(lead)
+            session.flush()
+            enrollment = Enrollment(
+                lead_id=lead.id,
+                sequence_id=sequence.id,
+                sequence_version=1,
+                status="exited" if i == 3 else "active",
+                exit_reason="unsubscribed" if i == 3 else None,
+            )
+            session.add(enrollment)
+            session.flush()
+            first = Message(
+                lead_id=lead.id,
+                enrollment_id=enrollment.id,
+                sequence_id=sequence.id,
+                step_position=0,
+                status="bounced" if i == 0 else "sent",
+                opened_at=now if i in (1, 2) else None,
+                clicked_at=now if i == 1 else None,
+            )
+            session.add(first)
+            if i in (1, 2):
+                second = Message(
+                    lead_id=lead.id,
+                    enrollment_id=enrollment.id,
+                    sequence_id=sequence.id,
+                    step_position=1,
+                    status="sent",
+                    opened_at=now if i == 1 else None,
+                )
+                session.add(second)
+    with db.transaction() as session:
+        (answer,) = sequences(session, _scope())
+    assert (answer["sent"], answer["delivered"], answer["bounces"]) == (6, 5, 1)
+    assert (answer["unique_opens"], answer["unique_clicks"], answer["unsubscribes"]) == (3, 1, 1)
+    first, second = answer["steps"]
+    assert first == {
+        "step": 0,
+        "sent": 4,
+        "delivered": 3,
+        "unique_opens": 2,
+        "unique_clicks": 1,
+        "bounces": 1,
+        "open_rate": 0.6667,
+        "click_rate": 0.3333,
+    }
+    assert (second["sent"], second["delivered"], second["open_rate"], second["click_rate"]) == (2, 2, 0.5, 0.0)
