@@ -3,6 +3,7 @@ one as the baseline (flat is good), on PostgreSQL (SQLite at the small size only
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,13 +17,14 @@ from app.db import Database
 from app.leads.service import LeadFilter, list_leads
 from app.settings import Settings
 from app.types import utcnow
-from bench.common import Result, fresh_database
+from bench.common import Result, fresh_database, postgres_available, print_table
 from bench.seed import seed
 
 QUESTIONS: dict[str, Callable[[Session, Scope], Any]] = {
     "funnel": queries.funnel,
     "cohorts": queries.cohorts,
     "velocity": queries.velocity,
+    "sequences": queries.sequences,
     "forms": queries.forms,
     "lead list (bofu, page 1)": lambda s, _: list_leads(s, LeadFilter(funnel_stage="bofu"), 50, None),
 }
@@ -65,3 +67,7 @@ def run(backends: list[str], small: bool) -> list[Result]:
                 )
             )
     return results
+
+
+if __name__ == "__main__":  # `python -m bench.bench_analytics [--small]`: this benchmark alone
+    print_table(run(["sqlite", "postgresql"] if postgres_available() else ["sqlite"], small="--small" in sys.argv))
