@@ -10,10 +10,10 @@ import statistics
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, Sequence, StageChange, Submission
@@ -142,47 +142,64 @@ def _days(seconds: float | None) -> float | None:
 
 
 def cohorts(session: Session, scope: Scope, weeks: int = 12) -> dict[str, Any]:
-    """Leads by capture week × weeks since capture: the share that had reached MQL (and won)."""
+    """Leads by capture week × weeks since capture: the share that had reached MQL (and won).
+
+    Aggregated in SQL to one row per (capture week, weeks to first MQL): a million leads
+    come back as a few hundred rows.
+    """
     leads = _lead_ids(scope).subquery()
-    first_mql = (
+    first_mql, won = (
         select(StageChange.lead_id, func.min(StageChange.changed_at).label("at"))
-        .where(StageChange.kind == "lifecycle", StageChange.to_stage == "mql")
+        .join(leads, leads.c.id == StageChange.lead_id)
+        .where(StageChange.kind == "lifecycle", StageChange.to_stage == stage)
         .group_by(StageChange.lead_id)
         .subquery()
+        for stage in ("mql", "customer")
     )
-    won = (
-        select(StageChange.lead_id, func.min(StageChange.changed_at).label("at"))
-        .where(StageChange.kind == "lifecycle", StageChange.to_stage == "customer")
-        .group_by(StageChange.lead_id)
-        .subquery()
-    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    week = _week_start(Lead.created_at, postgres).label("week")
+    to_mql = _whole_weeks_between(Lead.created_at, first_mql.c.at, postgres).label("to_mql")
     rows = session.execute(
-        select(Lead.created_at, first_mql.c.at, won.c.at)
+        select(week, to_mql, func.count(), func.count(won.c.at))
         .join(leads, leads.c.id == Lead.id)
         .outerjoin(first_mql, first_mql.c.lead_id == Lead.id)
         .outerjoin(won, won.c.lead_id == Lead.id)
+        .group_by(week, to_mql)
     ).all()
     table: dict[str, dict[str, Any]] = {}
-    for created, mql_at, won_at in rows:
-        week = (created - timedelta(days=created.weekday())).date().isoformat()
-        cohort = table.setdefault(week, {"week": week, "leads": 0, "mql_by_week": [0] * weeks, "won": 0})
-        cohort["leads"] += 1
-        cohort["won"] += won_at is not None
-        if mql_at is not None:
-            for k in range(min(weeks - 1, max(0, (mql_at - created).days // 7)), weeks):
-                cohort["mql_by_week"][k] += 1
+    for week_start, weeks_to_mql, count, won_count in rows:
+        key = week_start if isinstance(week_start, str) else week_start.date().isoformat()
+        cohort = table.setdefault(key, {"leads": 0, "mql_by_week": [0] * weeks, "won": 0})
+        cohort["leads"] += count
+        cohort["won"] += won_count
+        if weeks_to_mql is not None:
+            for k in range(min(weeks - 1, max(0, int(weeks_to_mql))), weeks):
+                cohort["mql_by_week"][k] += count
     result = []
-    for week in sorted(table):
-        c = table[week]
+    for key in sorted(table):
+        c = table[key]
         result.append(
             {
-                "week": week,
+                "week": key,
                 "leads": c["leads"],
                 "mql_share_by_week": [round(n / c["leads"], 4) for n in c["mql_by_week"]],
                 "won_share": round(c["won"] / c["leads"], 4),
             }
         )
     return {"weeks": weeks, "cohorts": result}
+
+
+def _week_start(column: Any, postgres: bool) -> Any:
+    """The Monday (UTC) of the week a timestamp falls in."""
+    if postgres:
+        return func.date_trunc("week", func.timezone("UTC", column))
+    return func.date(column, "-6 days", "weekday 1")
+
+
+def _whole_weeks_between(start: Any, end: Any, postgres: bool) -> Any:
+    if postgres:
+        return func.floor(func.extract("epoch", end - start) / (7 * 86400))
+    return cast((func.julianday(end) - func.julianday(start)) / 7, Integer)
 
 
 def velocity(session: Session, scope: Scope) -> dict[str, Any]:
