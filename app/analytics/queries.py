@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, Sequence, StageChange, Submission
@@ -95,17 +95,17 @@ def time_in_stage(session: Session, scope: Scope) -> dict[str, dict[str, float |
     )
     entries = (
         select(ranked.c.lead_id, ranked.c.rank, func.min(ranked.c.changed_at).label("at"))
+        .where(ranked.c.rank.is_not(None))
         .group_by(ranked.c.lead_id, ranked.c.rank)
         .subquery()
     )
-    later = entries.alias("later")
-    exits = (
-        select(entries.c.rank, entries.c.at, func.min(later.c.at).label("left_at"))
-        .join(later, and_(later.c.lead_id == entries.c.lead_id, later.c.rank > entries.c.rank))
-        .where(entries.c.rank.is_not(None))
-        .group_by(entries.c.lead_id, entries.c.rank, entries.c.at)
-        .subquery()
+    # Leaving a stage = first entering any later one: a window over the lead's higher ranks
+    # (one sort) rather than a self-join of every entry with every later entry.
+    left_at = func.min(entries.c.at).over(
+        partition_by=entries.c.lead_id, order_by=entries.c.rank.desc(), rows=(None, -1)
     )
+    windowed = select(entries.c.rank, entries.c.at, left_at.label("left_at")).subquery()
+    exits = select(windowed).where(windowed.c.left_at.is_not(None)).subquery()
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         seconds = func.extract("epoch", exits.c.left_at - exits.c.at)

@@ -52,6 +52,7 @@ RETRY_DELAYS = (
     timedelta(hours=6),
 )
 PENDING_CONSENT_GRACE = timedelta(days=7)
+NEXT_STEP_DELAY = timedelta(seconds=1)
 
 
 def _claim_due(session: Session, now: datetime, limit: int, is_sqlite: bool) -> list[Enrollment]:
@@ -233,7 +234,9 @@ def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: 
         enrollment.next_run_at = deferred
         return
     _plan_email(session, settings, lead, sequence, enrollment, steps[action.position], action.position, now)
-    enrollment.current_step, enrollment.next_run_at = action.position + 1, now
+    # The next step waits for the next tick, so a lead's emails never share a send batch
+    # (parallel SMTP connections would not keep their order).
+    enrollment.current_step, enrollment.next_run_at = action.position + 1, now + NEXT_STEP_DELAY
 
 
 def plan_due(db: Database, settings: Settings, now: datetime) -> int:

@@ -116,6 +116,13 @@ class SendWindowIn(BaseModel):
             raise ValueError("not an IANA time zone such as Europe/Berlin")
         return value
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time such as 09:00; the zone is the window's `timezone`")
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> SendWindowIn:
         if self.end <= self.start:
