@@ -35,7 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(_args: argparse.Namespace) -> int:
     from app.db import Database
     from app.observability import configure_logging
-    from app.scheduler import build_scheduler
+    from app.scheduler import build_scheduler, stopping
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -48,6 +48,7 @@ def _worker(_args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     scheduler.start()
     stop.wait()
+    stopping.set()
     scheduler.shutdown(wait=True)  # let the claimed batch finish; the rest stays due
     db.dispose()
     return 0

@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from app.scheduler import build_scheduler
+        from app.scheduler import build_scheduler, stopping
 
         scheduler = build_scheduler(app.state.db, settings) if start_scheduler else None
         if scheduler:
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool | None =
         finally:
             app.state.draining = True
             if scheduler:
+                stopping.set()
                 scheduler.shutdown(wait=True)  # finish the claimed batch
             app.state.db.dispose()
 

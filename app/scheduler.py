@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,10 @@ from app.db import Database
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Set on SIGTERM/shutdown: jobs finish the batch they claimed and stop claiming more; what
+# they did not claim stays due for the next process.
+stopping = threading.Event()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from app.handoff.backoff import is_retryable, next_attempt, parse_retry_after
 from app.handoff.signing import signature_header
 from app.handoff.ssrf import unsafe_reason
 from app.models import WebhookDelivery, WebhookEndpoint
+from app.scheduler import stopping
 from app.settings import Settings
 from app.types import utcnow
 
@@ -232,7 +233,7 @@ def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: boo
 
 def webhook_delivery_job(db: Database, settings: Settings) -> None:
     """Scheduler tick: keep delivering while full batches come back."""
-    while True:
+    while not stopping.is_set():
         report = deliver_due(db, settings)
         if report.delivered + report.retrying + report.dead < BATCH_SIZE:
             return

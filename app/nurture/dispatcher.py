@@ -34,6 +34,7 @@ from app.nurture.service import steps_of
 from app.nurture.templating import lead_context, render
 from app.nurture.transports import SendResult, Transport, make_transport
 from app.privacy.service import email_hash
+from app.scheduler import stopping
 from app.scoring.service import active_model, current_engagement
 from app.settings import Settings
 from app.types import utcnow
@@ -393,10 +394,12 @@ def dispatch(db: Database, settings: Settings, *, clock: Clock = utcnow, transpo
     # An email step leaves its enrollment due at once (to reach the following wait), so plan
     # again while anything moved; bounded so a tick never runs forever.
     for _ in range(20):
-        if plan_due(db, settings, clock()) == 0:
+        if stopping.is_set() or plan_due(db, settings, clock()) == 0:
             break
     sent = 0
     for _ in range(100):
+        if stopping.is_set():
+            break
         batch = send_due(db, settings, transport, clock())
         sent += batch
         if batch < SEND_BATCH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -16,6 +17,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.reject: set[str] = set()  # recipients answered with 550
+        self.delay = 0.0  # seconds before accepting each message (a slow server)
         self._lock = threading.Lock()
 
     async def handle_RCPT(
@@ -32,6 +34,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content or b"", policy=email.policy.default)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]

@@ -97,3 +97,23 @@ def test_worker_killed_mid_batch_loses_nothing(
         )
     assert len(per_address) == 600  # nothing lost
     assert doubled <= 8  # only what was sent and not yet recorded (MARK_EVERY per connection, at most)
+
+
+def test_sigterm_finishes_the_claimed_batch_and_leaves_the_rest_due(
+    db: Database, database_url: str, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    from sqlmodel import func, select
+
+    from app.models import Message
+
+    due_enrollments(db, 300)
+    smtp.sink.delay = 0.05  # a slow server: the worker is mid-batch when it is told to stop
+    [worker] = _workers(database_url, smtp, tmp_path, 1)
+    _wait_for(smtp, 5, 60)
+    worker.terminate()  # SIGTERM
+    assert worker.wait(timeout=60) == 0
+    with db.transaction() as session:
+        by_status = dict(session.exec(select(Message.status, func.count()).group_by(Message.status)).all())
+    assert by_status.get("sending", 0) == 0  # nothing left claimed-but-unrecorded
+    assert by_status.get("sent", 0) == len(smtp.sink.messages)  # every send it made is recorded
+    assert len(smtp.sink.messages) < 300  # it stopped claiming: the rest stays due for others
