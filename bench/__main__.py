@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench_dispatch",
     "bench_webhooks",
     "bench_analytics",
+    "bench_export",
 ]
 
 
