@@ -80,3 +80,16 @@ def test_unknown_scope_is_a_422_naming_the_field(client: TestClient) -> None:
 def test_malformed_json_is_a_422_not_a_500(client: TestClient) -> None:
     response = client.post("/api/v1/api-keys", content=b"{nope", headers={"Content-Type": "application/json"})
     assert response.status_code == 422
+
+
+def test_readyz_answers_503_once_shutdown_has_begun(settings: object) -> None:
+    from app.main import create_app
+
+    app = create_app(settings, run_scheduler=False)  # type: ignore[arg-type]
+    with TestClient(app) as running:
+        assert running.get("/readyz").status_code == 200
+    # The lifespan has ended (SIGTERM): a load balancer must stop sending traffic here.
+    draining = TestClient(app).get("/readyz")
+    assert draining.status_code == 503
+    assert draining.json() == {"status": "draining"}
+    app.state.db.dispose()
