@@ -58,9 +58,17 @@ def configure_logging(level: str) -> None:
 
 
 def _route_name(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route as a template (`/api/v1/leads/{lead_id}`), never raw values.
+
+    Routes of included routers know only their own part of the path, so the template is
+    rebuilt from the request path with each path parameter put back as `{name}`.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
 
 
 class ObservabilityMiddleware:
