@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrate schema-regen clean
+.PHONY: run test lint bench demo migrate schema-regen clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
+
+demo: $(STAMP)
+	$(BIN)/leadnurture migrate
+	$(BIN)/leadnurture demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
