@@ -294,18 +294,25 @@ def form_page(request: Request, slug: str, ui: UiDep, session: SessionDep, setti
     )
 
 
-@router.get("/sequences", response_class=HTMLResponse)
-def sequences_page(request: Request, ui: UiDep, session: SessionDep) -> HTMLResponse:
+def _sequences_page(
+    request: Request, ui: UiSession, session: SessionDep, *, error: str | None = None, draft: str | None = None
+) -> HTMLResponse:
     rows = session.exec(select(Sequence).where(Sequence.status != "archived").order_by(col(Sequence.created_at))).all()
     return page(
         request,
         "sequences",
         ui,
+        status_code=422 if error else 200,
         sequences=[(s, sequence_stats(session, s.id)) for s in rows],
         forms=list_forms(session),
-        error=None,
-        draft=None,
+        error=error,
+        draft=draft,
     )
+
+
+@router.get("/sequences", response_class=HTMLResponse)
+def sequences_page(request: Request, ui: UiDep, session: SessionDep) -> HTMLResponse:
+    return _sequences_page(request, ui, session)
 
 
 @router.post("/sequences", response_model=None)
@@ -317,18 +324,7 @@ def sequences_create(
     try:
         sequence = create_sequence(session, SequenceIn.model_validate(json.loads(definition)))
     except (ValueError, ValidationError, DomainError) as exc:
-        message = problem(exc)
-        rows = session.exec(select(Sequence).where(Sequence.status != "archived")).all()
-        return page(
-            request,
-            "sequences",
-            ui,
-            status_code=422,
-            sequences=[(s, sequence_stats(session, s.id)) for s in rows],
-            forms=list_forms(session),
-            error=message,
-            draft=definition,
-        )
+        return _sequences_page(request, ui, session, error=problem(exc), draft=definition)
     return RedirectResponse(f"/ui/sequences/{sequence.id}", status_code=303)
 
 

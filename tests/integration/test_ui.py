@@ -101,3 +101,14 @@ def test_create_user_refuses_weak_passwords_and_duplicates(db: Database) -> None
     _user(db)
     with pytest.raises(Conflict), db.transaction() as session:
         create_user(session, "MARKETER@example.com", "correct horse battery", "marketer")
+
+
+def test_sequence_json_errors_are_shown_and_the_draft_kept(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    answer = anon.post("/ui/sequences", data={"definition": '{"name": "x", "steps": []}', "csrf_token": csrf})
+    assert answer.status_code == 422
+    assert 'id="sequence-error"' in answer.text
+    assert "&#34;name&#34;: &#34;x&#34;" in answer.text or '"name": "x"' in answer.text
+    broken = anon.post("/ui/sequences", data={"definition": "{not json", "csrf_token": csrf})
+    assert "not valid JSON" in broken.text
