@@ -115,9 +115,11 @@ class Lead(SQLModel, table=True):
 
     lifecycle_stage: str = Field(default=LifecycleStage.lead, max_length=20)
     funnel_stage: str = Field(default=FunnelStage.tofu, max_length=10)
-    # Strongest intent signal seen and when, so the stage can fall back when it goes stale.
-    intent_stage: str | None = Field(default=None, max_length=10)
-    intent_at: datetime | None = _ts()
+    # Latest intent signal of each funnel stage: the strongest one still fresh is exact
+    # whatever order events arrive in, and a stale BOFU signal falls back to a fresh MOFU one.
+    tofu_signal_at: datetime | None = _ts()
+    mofu_signal_at: datetime | None = _ts()
+    bofu_signal_at: datetime | None = _ts()
     # Last BOFU hand-raise (demo or trial request): the short path to MQL.
     hand_raise_at: datetime | None = _ts()
     fit_score: float = 0.0

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from app.models import Event, Lead
 from app.scoring.decay import decay_factor
 from app.scoring.engine import fit_breakdown, lead_facts
-from app.scoring.service import active_model, current_engagement
-from app.scoring.stages import band_stage, fresh_intent, funnel_stage, mql_verdict
+from app.scoring.service import active_model, current_engagement, signal_times
+from app.scoring.stages import band_stage, funnel_stage, hand_raise_is_fresh, mql_verdict, strongest_fresh_intent
 from app.types import utcnow
 
 EXPLAINED_EVENTS = 2000
@@ -32,10 +32,10 @@ def explain(session: Session, lead: Lead, now: datetime | None = None) -> dict[s
             entry["events"] += 1
             entry["points"] += points
             entry["points_now"] += points * decay_factor(event.occurred_at, now, model.half_life_days)
-    intent = fresh_intent(model, lead.intent_stage, lead.intent_at, now)
+    explained = sum(entry["points_now"] for entry in earned.values())
+    intent = strongest_fresh_intent(model, signal_times(lead), now)
     band = band_stage(model, engagement)
-    hand_raise = lead.hand_raise_at is not None and (now - lead.hand_raise_at).days <= model.intent_fresh_days
-    verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise)
+    verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise_is_fresh(model, lead.hand_raise_at, now))
     return {
         "lead_id": str(lead.id),
         "model_version": active.version,
@@ -53,6 +53,9 @@ def explain(session: Session, lead: Lead, now: datetime | None = None) -> dict[s
                 }
                 for rule_id, v in sorted(earned.items(), key=lambda item: -item[1]["points_now"])
             ],
+            # What the rules above do not add up to: the cut of a recycle (negative) or
+            # events older than the ones explained (positive).
+            "adjustment_now": round(engagement - explained, 2),
         },
         "fit": {
             "score": lead.fit_score,

@@ -6,13 +6,17 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select as sa_select
+from sqlalchemy import text, update
 from sqlmodel import Session, col, func, select
 
 from app.db import Database
 from app.models import Event, Lead, RescoreJob
+from app.scoring.model import ScoringModelConfig
 from app.scoring.recompute import recompute
 from app.scoring.service import (
     UNSCORED_EVENTS,
@@ -55,20 +59,34 @@ def rebase_engagement(session: Session, now: datetime) -> int:
 
 
 def demote_cooled_leads(session: Session, settings: Settings, now: datetime) -> int:
-    """Leads whose engagement decayed below their band and whose intent went stale drop a stage."""
+    """Leads whose engagement decayed below their band and whose intent went stale drop a stage.
+
+    Runs after the re-base, so `engagement_score` is current; only leads that must move are read.
+    """
     model = active_model(session).config
     stale = now - timedelta(days=model.intent_fresh_days)
+
+    def gone_stale(signal_at: Any) -> Any:
+        return col(signal_at).is_(None) | (col(signal_at) < stale)
+
+    bofu_cooled = (col(Lead.funnel_stage) == "bofu") & (col(Lead.engagement_score) < model.bands.bofu_at)
+    mofu_cooled = (col(Lead.funnel_stage) == "mofu") & (col(Lead.engagement_score) < model.bands.mofu_at)
     candidates = select(Lead).where(
-        col(Lead.funnel_stage) != "tofu",
-        col(Lead.engagement_score) < model.bands.bofu_at,
-        (col(Lead.intent_at).is_(None)) | (col(Lead.intent_at) < stale) | (col(Lead.intent_stage) != Lead.funnel_stage),
+        gone_stale(Lead.bofu_signal_at),
+        bofu_cooled | (mofu_cooled & gone_stale(Lead.mofu_signal_at)),
     )
     moved = 0
     for lead in session.exec(candidates.execution_options(yield_per=500)):
-        before = lead.funnel_stage
-        update_funnel_stage(session, settings, lead, model, now)
-        moved += lead.funnel_stage != before
+        moved += _move_funnel_stage(session, settings, lead, model, now)
     return moved
+
+
+def _move_funnel_stage(
+    session: Session, settings: Settings, lead: Lead, model: ScoringModelConfig, now: datetime
+) -> bool:
+    before = lead.funnel_stage
+    update_funnel_stage(session, settings, lead, model, now)
+    return lead.funnel_stage != before
 
 
 def daily_decay_job(db: Database, settings: Settings) -> None:
@@ -87,25 +105,57 @@ def start_rescore(session: Session) -> RescoreJob:
     return job
 
 
+@dataclass(frozen=True)
+class _StoredEvent:
+    id: uuid.UUID
+    type: str
+    properties: dict[str, Any]
+    occurred_at: datetime
+    score_rules: dict[str, float]
+
+
+def _scored_histories(session: Session, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[_StoredEvent]]:
+    """The batch's scorable events in recording order, as plain rows (no ORM identity map)."""
+    columns = (Event.id, Event.lead_id, Event.type, Event.properties, Event.occurred_at, Event.score_rules)
+    statement = (
+        sa_select(*(col(column) for column in columns))
+        .where(col(Event.lead_id).in_(lead_ids), col(Event.type).not_in(UNSCORED_EVENTS))
+        .order_by(col(Event.recorded_at), col(Event.id))
+    )
+    histories: dict[uuid.UUID, list[_StoredEvent]] = defaultdict(list)
+    for event_id, lead_id, event_type, properties, occurred_at, score_rules in session.execute(statement):
+        histories[lead_id].append(_StoredEvent(event_id, event_type, properties, occurred_at, score_rules))
+    return histories
+
+
+def _rescore_lead(lead: Lead, events: list[_StoredEvent], model: ScoringModelConfig) -> list[dict[str, Any]]:
+    """Replay one lead under the model; returns the event rows whose points changed."""
+    result = recompute(model, events, lead.created_at)
+    lead.engagement_score, lead.engagement_as_of = result.engagement, result.as_of
+    lead.tofu_signal_at = result.signal_at.get("tofu")
+    lead.mofu_signal_at = result.signal_at.get("mofu")
+    lead.bofu_signal_at = result.signal_at.get("bofu")
+    lead.hand_raise_at = result.hand_raise_at
+    refresh_fit(lead, model)
+    return [
+        {"id": event.id, "score_rules": earned, "engagement_delta": sum(earned.values())}
+        for event, earned in zip(events, result.earned, strict=True)
+        if earned != event.score_rules
+    ]
+
+
 def _rescore_batch(session: Session, settings: Settings, leads: list[Lead], now: datetime) -> None:
     model = active_model(session).config
-    events_by_lead: dict[uuid.UUID, list[Event]] = defaultdict(list)
-    statement = select(Event).where(col(Event.lead_id).in_([lead.id for lead in leads]))
-    for event in session.exec(statement.order_by(col(Event.recorded_at), col(Event.id))):
-        if event.type not in UNSCORED_EVENTS and event.lead_id is not None:
-            events_by_lead[event.lead_id].append(event)
+    histories = _scored_histories(session, [lead.id for lead in leads])
+    changed_events: list[dict[str, Any]] = []
     for lead in leads:
-        result = recompute(model, events_by_lead[lead.id], lead.created_at)  # type: ignore[arg-type]
-        lead.engagement_score, lead.engagement_as_of = result.engagement, result.as_of
-        lead.intent_stage, lead.intent_at, lead.hand_raise_at = (
-            result.intent_stage,
-            result.intent_at,
-            result.hand_raise_at,
-        )
-        refresh_fit(lead, model)
+        changed_events += _rescore_lead(lead, histories.get(lead.id, []), model)
         session.add(lead)
         update_funnel_stage(session, settings, lead, model, now)
         check_mql(session, settings, lead, model, now)
+    if changed_events:
+        # Event rows keep the points the current model gives them: explanations and daily caps read them.
+        session.execute(update(Event), changed_events)
 
 
 def run_rescore(

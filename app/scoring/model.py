@@ -50,6 +50,12 @@ class EngagementRule(BaseModel):
     points: float = Field(ge=-1000, le=1000)
     cap_per_day: float | None = Field(default=None, gt=0, description="at most this many points a day per lead")
 
+    @model_validator(mode="after")
+    def _cap_allows_one_event(self) -> EngagementRule:
+        if self.cap_per_day is not None and self.cap_per_day < self.points:
+            raise ValueError("cap_per_day is below the points of a single event")
+        return self
+
 
 class FitRule(BaseModel):
     model_config = ConfigDict(extra="forbid")

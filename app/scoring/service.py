@@ -16,7 +16,6 @@ from app.leads.timeline import record_event
 from app.models import Event, Lead, LifecycleStage, ScoringModel
 from app.scoring.decay import add_points, decayed
 from app.scoring.engine import (
-    STAGE_RANK,
     capped,
     engagement_rules_for,
     fit_score,
@@ -24,7 +23,7 @@ from app.scoring.engine import (
     lead_facts,
 )
 from app.scoring.model import DEFAULT_MODEL, ScoringModelConfig
-from app.scoring.stages import fresh_intent, funnel_stage, mql_verdict
+from app.scoring.stages import funnel_stage, hand_raise_is_fresh, latest, mql_verdict, strongest_fresh_intent
 from app.settings import Settings
 from app.types import utcnow
 
@@ -146,18 +145,23 @@ def _score_engagement(session: Session, lead: Lead, event: Event, model: Scoring
     event.engagement_delta = total
 
 
-def _note_intent(lead: Lead, event: Event, model: ScoringModelConfig, now: datetime) -> None:
+def signal_times(lead: Lead) -> dict[str, datetime | None]:
+    return {"tofu": lead.tofu_signal_at, "mofu": lead.mofu_signal_at, "bofu": lead.bofu_signal_at}
+
+
+def _note_intent(lead: Lead, event: Event, model: ScoringModelConfig) -> None:
     signal = intent_signal_for(model, event.type, event.properties)
     if signal is None:
         return
-    current = fresh_intent(model, lead.intent_stage, lead.intent_at, now)
-    if current is None or STAGE_RANK[signal.stage] >= STAGE_RANK[current]:
-        lead.intent_stage, lead.intent_at = (
-            signal.stage,
-            max(event.occurred_at, lead.intent_at or event.occurred_at),
-        )
-    if signal.hand_raise and (lead.hand_raise_at is None or event.occurred_at > lead.hand_raise_at):
-        lead.hand_raise_at = event.occurred_at
+    at = event.occurred_at
+    if signal.stage == "bofu":
+        lead.bofu_signal_at = latest(lead.bofu_signal_at, at)
+    elif signal.stage == "mofu":
+        lead.mofu_signal_at = latest(lead.mofu_signal_at, at)
+    else:
+        lead.tofu_signal_at = latest(lead.tofu_signal_at, at)
+    if signal.hand_raise:
+        lead.hand_raise_at = latest(lead.hand_raise_at, at)
 
 
 def refresh_fit(lead: Lead, model: ScoringModelConfig) -> float:
@@ -173,7 +177,7 @@ def score_event(session: Session, settings: Settings, lead: Lead, event: Event, 
     model = active_model(session).config
     event.occurred_at = min(event.occurred_at, now)  # a clock ahead of ours must not lock in points
     _score_engagement(session, lead, event, model)
-    _note_intent(lead, event, model, now)
+    _note_intent(lead, event, model)
     if event.type == "form_submitted":
         event.fit_delta = refresh_fit(lead, model)
     session.add(event)
@@ -185,23 +189,16 @@ def score_event(session: Session, settings: Settings, lead: Lead, event: Event, 
 def update_funnel_stage(
     session: Session, settings: Settings, lead: Lead, model: ScoringModelConfig, now: datetime
 ) -> None:
-    intent = fresh_intent(model, lead.intent_stage, lead.intent_at, now)
-    set_funnel_stage(
-        session,
-        settings,
-        lead,
-        funnel_stage(model, current_engagement(lead, model, now), intent),
-        now,
-    )
+    intent = strongest_fresh_intent(model, signal_times(lead), now)
+    set_funnel_stage(session, settings, lead, funnel_stage(model, current_engagement(lead, model, now), intent), now)
 
 
 def check_mql(session: Session, settings: Settings, lead: Lead, model: ScoringModelConfig, now: datetime) -> None:
     """Qualify the lead when the MQL rule holds; once per episode (a recycled lead may requalify)."""
     if lead.lifecycle_stage not in QUALIFIABLE:
         return
-    hand_raise = lead.hand_raise_at is not None and now - lead.hand_raise_at <= timedelta(days=model.intent_fresh_days)
     engagement = current_engagement(lead, model, now)
-    verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise)
+    verdict = mql_verdict(model, engagement, lead.fit_score, hand_raise_is_fresh(model, lead.hand_raise_at, now))
     if not verdict.qualified:
         return
     set_lifecycle_stage(session, settings, lead, LifecycleStage.mql, now)
@@ -228,8 +225,8 @@ def check_mql(session: Session, settings: Settings, lead: Lead, model: ScoringMo
     )
 
 
-def rescore_fit_and_stages(session: Session, settings: Settings, lead: Lead, now: datetime | None = None) -> None:
-    """After contact fields change: fit, then stage and MQL."""
+def recompute_fit(session: Session, settings: Settings, lead: Lead, now: datetime | None = None) -> None:
+    """After the lead's fields change (capture, PATCH, import): fit, then stage and MQL."""
     now = now or utcnow()
     model = active_model(session).config
     refresh_fit(lead, model)
@@ -248,6 +245,6 @@ def apply_recycle(session: Session, settings: Settings, lead: Lead, now: datetim
     model = active_model(session).config
     lead.engagement_score = current_engagement(lead, model, now) * model.recycle.engagement_factor
     lead.engagement_as_of = now
-    lead.intent_stage = lead.intent_at = lead.hand_raise_at = None
+    lead.tofu_signal_at = lead.mofu_signal_at = lead.bofu_signal_at = lead.hand_raise_at = None
     session.add(lead)
     update_funnel_stage(session, settings, lead, model, now)

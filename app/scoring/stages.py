@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,12 +18,25 @@ def band_stage(model: ScoringModelConfig, engagement: float) -> str:
     return "tofu"
 
 
-def fresh_intent(
-    model: ScoringModelConfig, intent_stage: str | None, intent_at: datetime | None, now: datetime
+def strongest_fresh_intent(
+    model: ScoringModelConfig, last_signal_at: Mapping[str, datetime | None], now: datetime
 ) -> str | None:
-    if intent_stage is None or intent_at is None:
-        return None
-    return intent_stage if now - intent_at <= timedelta(days=model.intent_fresh_days) else None
+    """The highest stage whose latest intent signal is still within the freshness window."""
+    horizon = now - timedelta(days=model.intent_fresh_days)
+    for stage in ("bofu", "mofu", "tofu"):
+        at = last_signal_at.get(stage)
+        if at is not None and at >= horizon:
+            return stage
+    return None
+
+
+def hand_raise_is_fresh(model: ScoringModelConfig, hand_raise_at: datetime | None, now: datetime) -> bool:
+    return hand_raise_at is not None and now - hand_raise_at <= timedelta(days=model.intent_fresh_days)
+
+
+def latest(current: datetime | None, at: datetime) -> datetime:
+    """Signals fold by keeping the latest time, so their arrival order does not matter."""
+    return at if current is None or at > current else current
 
 
 def funnel_stage(model: ScoringModelConfig, engagement: float, intent: str | None) -> str:

@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select, update
 
 from app.events import LeadCaptured, LeadEventRecorded, LeadFieldsChanged, subscribe
 from app.models import Event, Lead
-from app.scoring.service import UNSCORED_EVENTS, rescore_fit_and_stages, score_event
+from app.scoring.service import UNSCORED_EVENTS, recompute_fit, score_event
 from app.settings import Settings
 
 MAX_STITCHED_EVENTS = 1000
@@ -25,7 +25,7 @@ def on_event_recorded(event: LeadEventRecorded) -> None:
 def on_fields_changed(event: LeadFieldsChanged) -> None:
     lead = event.session.get(Lead, event.lead_id)
     if lead is not None:
-        rescore_fit_and_stages(event.session, event.settings, lead)
+        recompute_fit(event.session, event.settings, lead)
 
 
 @subscribe(LeadCaptured)

@@ -3,7 +3,9 @@
    stitches onto the lead. */
 (function () {
   "use strict";
-  var endpoint = "__ENDPOINT__";
+  /* Post back to wherever this script was loaded from (the configured base URL otherwise). */
+  var script = document.currentScript;
+  var endpoint = script && script.src ? new URL("/t/e", script.src).href : "__ENDPOINT__";
   if (navigator.doNotTrack === "1" || window.doNotTrack === "1" || window.lnConsent === false) return;
   var match = document.cookie.match(/(?:^|; )ln_vid=([A-Za-z0-9-]{8,64})/);
   var vid = match ? match[1] : (window.crypto && crypto.randomUUID ? crypto.randomUUID()

@@ -21,7 +21,7 @@ from app.scoring.engine import (
 )
 from app.scoring.model import DEFAULT_MODEL, ScoringModelConfig
 from app.scoring.recompute import recompute
-from app.scoring.stages import band_stage, fresh_intent, funnel_stage, mql_verdict
+from app.scoring.stages import band_stage, funnel_stage, mql_verdict, strongest_fresh_intent
 
 M = DEFAULT_MODEL
 
@@ -83,8 +83,15 @@ def test_the_higher_of_band_and_fresh_intent_wins() -> None:
     assert funnel_stage(M, 25, "tofu") == "mofu"
     assert funnel_stage(M, 5, "bofu") == "bofu"
     now = datetime(2026, 6, 1, tzinfo=UTC)
-    assert fresh_intent(M, "bofu", now - timedelta(days=31), now) is None
-    assert fresh_intent(M, "bofu", now - timedelta(days=29), now) == "bofu"
+    assert strongest_fresh_intent(M, {"bofu": now - timedelta(days=31)}, now) is None
+    assert strongest_fresh_intent(M, {"bofu": now - timedelta(days=29)}, now) == "bofu"
+
+
+def test_a_stale_bofu_signal_falls_back_to_a_fresh_mofu_signal() -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    seen = {"tofu": now - timedelta(days=2), "mofu": now - timedelta(days=10), "bofu": now - timedelta(days=40)}
+    assert strongest_fresh_intent(M, seen, now) == "mofu"
+    assert strongest_fresh_intent(M, seen, now + timedelta(days=25)) == "tofu"
 
 
 def test_mql_by_scores_or_by_hand_raise_above_the_floor() -> None:

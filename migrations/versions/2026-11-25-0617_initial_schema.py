@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 63db8f76ffd2
+Revision ID: b05e5953152e
 Revises:
-Create Date: 2026-11-25 05:16:31.731200
+Create Date: 2026-11-25 06:17:43.539721
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "63db8f76ffd2"
+revision: str = "b05e5953152e"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -221,8 +221,9 @@ def upgrade() -> None:
         sa.Column("consent_updated_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lifecycle_stage", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("funnel_stage", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column("intent_stage", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
-        sa.Column("intent_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("tofu_signal_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mofu_signal_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("bofu_signal_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("hand_raise_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("fit_score", sa.Float(), nullable=False),
         sa.Column("engagement_score", sa.Float(), nullable=False),
