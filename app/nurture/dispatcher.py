@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,14 +26,13 @@ from sqlmodel import Session, col, func, or_, select
 from app.db import Database, sqlite_claim_lock
 from app.leads.consent import opt_out
 from app.leads.timeline import record_event
-from app.models import Consent, Enrollment, Event, Lead, Message, Sequence, Suppression
+from app.models import Consent, Enrollment, Event, Lead, Message, Sequence
 from app.nurture.compose import finish_html, finish_text, list_id, mime_message, unsubscribe_url
 from app.nurture.machine import LeadState, goal_reached, next_action
 from app.nurture.schedule import SendWindow
 from app.nurture.service import steps_of
 from app.nurture.templating import lead_context, render
-from app.nurture.transports import SendResult, Transport, make_transport
-from app.privacy.service import email_hash
+from app.nurture.transports import OutgoingEmail, SendResult, Transport, make_transport
 from app.scheduler import stopping
 from app.scoring.service import active_model, current_engagement
 from app.settings import Settings
@@ -43,8 +42,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 SEND_BATCH = 100
 SEND_LEASE = timedelta(minutes=5)
-# Sent messages are recorded in groups this small: the crash window is at most this many.
-MARK_EVERY = 4
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -68,20 +65,80 @@ def _claim_due(session: Session, now: datetime, limit: int, is_sqlite: bool) -> 
     return list(session.exec(statement).all())
 
 
-def _lead_state(session: Session, lead: Lead, enrollment: Enrollment, now: datetime) -> LeadState:
-    messages = session.exec(select(Message).where(Message.enrollment_id == enrollment.id)).all()
-    clicks = session.exec(
-        select(Event.properties).where(
-            Event.lead_id == lead.id,
-            Event.type == "email_clicked",
-            col(Event.occurred_at) >= enrollment.enrolled_at,
+@dataclass
+class _Batch:
+    """What planning one claimed batch reads once, instead of once per enrollment."""
+
+    session: Session
+    settings: Settings
+    now: datetime
+    leads: dict[uuid.UUID, Lead] = field(default_factory=dict)
+    sequences: dict[uuid.UUID, Sequence] = field(default_factory=dict)
+    steps: dict[tuple[uuid.UUID, int], list[dict[str, Any]]] = field(default_factory=dict)
+    # Marketing emails of the batch's leads in the last 7 days, newest first; kept current as
+    # the batch plans more, so two sequences of one lead in one batch respect the limits.
+    recent_sends: dict[uuid.UUID, list[datetime]] = field(default_factory=dict)
+
+    def steps_of(self, sequence_id: uuid.UUID, version: int) -> list[dict[str, Any]]:
+        key = (sequence_id, version)
+        if key not in self.steps:
+            self.steps[key] = steps_of(self.session, sequence_id, version)
+        return self.steps[key]
+
+
+def _load_batch(session: Session, settings: Settings, enrollments: list[Enrollment], now: datetime) -> _Batch:
+    lead_ids = {e.lead_id for e in enrollments}
+    batch = _Batch(session, settings, now)
+    batch.leads = {x.id: x for x in session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))).all()}
+    sequence_ids = {e.sequence_id for e in enrollments}
+    batch.sequences = {x.id: x for x in session.exec(select(Sequence).where(col(Sequence.id).in_(sequence_ids))).all()}
+    sends = session.exec(
+        select(Message.lead_id, Message.created_at)
+        .where(
+            col(Message.lead_id).in_(lead_ids),
+            Message.kind == "marketing",
+            col(Message.created_at) > now - timedelta(days=7),
         )
+        .order_by(col(Message.created_at).desc())
     ).all()
-    model = active_model(session).config
+    for lead_id, created_at in sends:
+        if lead_id is not None:
+            batch.recent_sends.setdefault(lead_id, []).append(created_at)
+    return batch
+
+
+def _engagement_used(steps: list[dict[str, Any]]) -> tuple[bool, bool]:
+    """Whether branches look at opens/clicks of earlier steps, and at the engagement score."""
+    conditions = [step["if"] for step in steps if step["type"] == "branch"]
+    return (
+        any("opened_step" in c or "clicked_step" in c for c in conditions),
+        any("min_engagement" in c for c in conditions),
+    )
+
+
+def _lead_state(
+    batch: _Batch, lead: Lead, enrollment: Enrollment, sequence: Sequence, steps: list[dict[str, Any]]
+) -> LeadState:
+    session, now = batch.session, batch.now
+    uses_engagement, uses_score = _engagement_used(steps)
+    messages = (
+        session.exec(select(Message).where(Message.enrollment_id == enrollment.id)).all() if uses_engagement else []
+    )
+    clicks = (
+        session.exec(
+            select(Event.properties).where(
+                Event.lead_id == lead.id,
+                Event.type == "email_clicked",
+                col(Event.occurred_at) >= enrollment.enrolled_at,
+            )
+        ).all()
+        if any(isinstance(goal, dict) and "clicked" in goal for goal in sequence.exit_when)
+        else []
+    )
     return LeadState(
         funnel_stage=lead.funnel_stage,
         lifecycle_stage=lead.lifecycle_stage,
-        engagement=current_engagement(lead, model, now),
+        engagement=current_engagement(lead, active_model(session).config, now) if uses_score else 0.0,
         fields=lead_context(lead),
         opened_steps=frozenset(m.step_position for m in messages if m.opened_at and m.step_position is not None),
         clicked_steps=frozenset(m.step_position for m in messages if m.clicked_at and m.step_position is not None),
@@ -95,12 +152,12 @@ def _finish(enrollment: Enrollment, status: str, reason: str, now: datetime) -> 
     enrollment.finished_at, enrollment.next_run_at = now, None
 
 
-def _not_sendable_reason(session: Session, lead: Lead, enrollment: Enrollment, now: datetime) -> str | None:
-    """Why this lead must get no marketing email now: 'pending' means wait, others mean exit."""
+def _not_sendable_reason(lead: Lead, enrollment: Enrollment, now: datetime) -> str | None:
+    """Why this lead must get no marketing email now: 'pending' means wait, others mean exit.
+
+    Consent alone decides: every opt-out and capture keeps it in step with the suppression list."""
     if lead.erased_at is not None:
         return "erased"
-    if session.get(Suppression, email_hash(lead.email)) is not None and lead.consent != Consent.subscribed:
-        return lead.consent
     if lead.consent == Consent.pending:
         return "pending" if now - enrollment.enrolled_at < PENDING_CONSENT_GRACE else "not_confirmed"
     if lead.consent != Consent.subscribed:
@@ -108,31 +165,20 @@ def _not_sendable_reason(session: Session, lead: Lead, enrollment: Enrollment, n
     return None
 
 
-def _deferred_until(
-    session: Session, settings: Settings, lead: Lead, sequence: Sequence, now: datetime
-) -> datetime | None:
+def _deferred_until(batch: _Batch, lead: Lead, sequence: Sequence) -> datetime | None:
     """The earliest time limits allow another marketing email, or None if it may go now."""
+    now, settings = batch.now, batch.settings
     if sequence.send_window:
         opens = SendWindow.from_config(sequence.send_window).next_open(now, lead.timezone)
         if opens > now:
             return opens
-    recent = list(
-        session.exec(
-            select(Message.created_at)
-            .where(
-                Message.lead_id == lead.id,
-                Message.kind == "marketing",
-                col(Message.created_at) > now - timedelta(days=7),
-            )
-            .order_by(col(Message.created_at).desc())
-        ).all()
-    )
+    recent = batch.recent_sends.get(lead.id, [])
     day = [t for t in recent if t > now - timedelta(days=1)]
     if len(day) >= settings.max_marketing_emails_per_day:
         return day[settings.max_marketing_emails_per_day - 1] + timedelta(days=1, minutes=1)
     if len(recent) >= settings.max_marketing_emails_per_week:
         return recent[settings.max_marketing_emails_per_week - 1] + timedelta(days=7, minutes=1)
-    return _throttled_until(session, settings, sequence, now)
+    return _throttled_until(batch.session, settings, sequence, now)
 
 
 def _throttled_until(session: Session, settings: Settings, sequence: Sequence, now: datetime) -> datetime | None:
@@ -195,17 +241,18 @@ def _plan_email(
     )
 
 
-def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: datetime) -> None:
-    lead = session.get(Lead, enrollment.lead_id)
-    sequence = session.get(Sequence, enrollment.sequence_id)
+def _advance(batch: _Batch, enrollment: Enrollment) -> None:
+    session, settings, now = batch.session, batch.settings, batch.now
+    lead = batch.leads.get(enrollment.lead_id)
+    sequence = batch.sequences.get(enrollment.sequence_id)
     if lead is None or sequence is None or sequence.status == "archived":
         _finish(enrollment, "exited", "sequence_archived", now)
         return
     if sequence.status != "active":
         enrollment.next_run_at = now + timedelta(minutes=5)  # paused: look again later
         return
-    steps = steps_of(session, sequence.id, enrollment.sequence_version)
-    state = _lead_state(session, lead, enrollment, now)
+    steps = batch.steps_of(sequence.id, enrollment.sequence_version)
+    state = _lead_state(batch, lead, enrollment, sequence, steps)
     goal = goal_reached(sequence.exit_when, state)
     if goal:
         _finish(enrollment, "exited", goal, now)
@@ -223,18 +270,19 @@ def _advance(session: Session, settings: Settings, enrollment: Enrollment, now: 
             run_at = SendWindow.from_config(sequence.send_window).next_open(run_at, lead.timezone)
         enrollment.current_step, enrollment.next_run_at = action.position, run_at
         return
-    blocked = _not_sendable_reason(session, lead, enrollment, now)
+    blocked = _not_sendable_reason(lead, enrollment, now)
     if blocked == "pending":
         enrollment.next_run_at = now + timedelta(hours=1)
         return
     if blocked:
         _finish(enrollment, "exited", blocked, now)
         return
-    deferred = _deferred_until(session, settings, lead, sequence, now)
+    deferred = _deferred_until(batch, lead, sequence)
     if deferred:
         enrollment.next_run_at = deferred
         return
     _plan_email(session, settings, lead, sequence, enrollment, steps[action.position], action.position, now)
+    batch.recent_sends.setdefault(lead.id, []).insert(0, now)
     # The next step waits for the next tick, so a lead's emails never share a send batch
     # (parallel SMTP connections would not keep their order).
     enrollment.current_step, enrollment.next_run_at = action.position + 1, now + NEXT_STEP_DELAY
@@ -245,8 +293,11 @@ def plan_due(db: Database, settings: Settings, now: datetime) -> int:
 
     def run(session: Session) -> int:
         enrollments = _claim_due(session, now, settings.dispatch_batch_size, db.is_sqlite)
+        if not enrollments:
+            return 0
+        batch = _load_batch(session, settings, enrollments, now)
         for enrollment in enrollments:
-            _advance(session, settings, enrollment, now)
+            _advance(batch, enrollment)
             session.add(enrollment)
         return len(enrollments)
 
@@ -276,11 +327,10 @@ def _claim_messages(session: Session, now: datetime, is_sqlite: bool) -> list[Me
     return messages
 
 
-def _still_wanted(session: Session, message: Message) -> bool:
+def _still_wanted(lead: Lead | None, message: Message) -> bool:
     """Consent may have changed since the message was planned: check again right before sending."""
     if message.kind == "test":
         return bool(message.to_address)
-    lead = session.get(Lead, message.lead_id) if message.lead_id else None
     if lead is None or lead.erased_at is not None or not message.to_address:
         return False
     if lead.consent in (Consent.bounced, Consent.complained):
@@ -288,8 +338,7 @@ def _still_wanted(session: Session, message: Message) -> bool:
     return message.kind != "marketing" or lead.consent == Consent.subscribed
 
 
-def _mime(session: Session, settings: Settings, message: Message) -> EmailMessage:
-    sequence = session.get(Sequence, message.sequence_id) if message.sequence_id else None
+def _mime(settings: Settings, message: Message, sequence: Sequence | None) -> OutgoingEmail:
     marketing = message.kind == "marketing" and message.lead_id is not None
     assert message.to_address is not None
     return mime_message(
@@ -313,15 +362,11 @@ def send_due(db: Database, settings: Settings, transport: Transport, now: dateti
             outgoing = _prepare_sends(session, settings, now, False)
     if not outgoing:
         return 0
-    pending: list[tuple[uuid.UUID, SendResult]] = []
 
-    def record(index: int, result: SendResult) -> None:
-        pending.append((outgoing[index][0], result))
-        if len(pending) >= MARK_EVERY:
-            _mark_all(db, settings, pending, now)
+    def record(results: list[tuple[int, SendResult]]) -> None:
+        _mark_all(db, settings, [(outgoing[index][0], result) for index, result in results], now)
 
     transport.send_batch([mime for _, mime in outgoing], record)
-    _mark_all(db, settings, pending, now)
     return len(outgoing)
 
 
@@ -329,32 +374,57 @@ def _mark_all(db: Database, settings: Settings, results: list[tuple[uuid.UUID, S
     if not results:
         return
     with db.transaction() as session:
+        loaded = _load_for_sending(session, [message_id for message_id, _ in results])
         for message_id, result in results:
-            _mark(session, settings, message_id, result, now)
-    results.clear()
+            if message_id in loaded.messages:
+                _mark(session, settings, loaded, loaded.messages[message_id], result, now)
+
+
+@dataclass
+class _Loaded:
+    """Rows read in one query per table; held here because the session's identity map
+    keeps only what something references."""
+
+    messages: dict[uuid.UUID, Message]
+    leads: dict[uuid.UUID, Lead]
+    sequences: dict[uuid.UUID, Sequence]
+
+    def lead_of(self, message: Message) -> Lead | None:
+        return self.leads.get(message.lead_id) if message.lead_id else None
+
+
+def _load_for_sending(session: Session, message_ids: list[uuid.UUID]) -> _Loaded:
+    messages = session.exec(select(Message).where(col(Message.id).in_(message_ids))).all()
+    lead_ids = {m.lead_id for m in messages if m.lead_id}
+    sequence_ids = {m.sequence_id for m in messages if m.sequence_id}
+    leads = session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))).all() if lead_ids else []
+    sequences = session.exec(select(Sequence).where(col(Sequence.id).in_(sequence_ids))).all() if sequence_ids else []
+    return _Loaded({m.id: m for m in messages}, {x.id: x for x in leads}, {x.id: x for x in sequences})
 
 
 def _prepare_sends(
     session: Session, settings: Settings, now: datetime, is_sqlite: bool
-) -> list[tuple[uuid.UUID, EmailMessage]]:
+) -> list[tuple[uuid.UUID, OutgoingEmail]]:
     outgoing = []
-    for message in _claim_messages(session, now, is_sqlite):
-        if not _still_wanted(session, message):
+    claimed = _claim_messages(session, now, is_sqlite)
+    loaded = _load_for_sending(session, [message.id for message in claimed])
+    for message in claimed:
+        if not _still_wanted(loaded.lead_of(message), message):
             message.status, message.next_attempt_at = "cancelled", None
             continue
-        outgoing.append((message.id, _mime(session, settings, message)))
+        sequence = loaded.sequences.get(message.sequence_id) if message.sequence_id else None
+        outgoing.append((message.id, _mime(settings, message, sequence)))
     return outgoing
 
 
-def _mark(session: Session, settings: Settings, message_id: uuid.UUID, result: SendResult, now: datetime) -> None:
-    message = session.get(Message, message_id)
-    if message is None:
-        return
+def _mark(
+    session: Session, settings: Settings, loaded: _Loaded, message: Message, result: SendResult, now: datetime
+) -> None:
     message.attempts += 1
     if result.ok:
         message.status, message.sent_at, message.next_attempt_at = "sent", now, None
         message.provider_message_id, message.last_error = result.provider_id, None
-        lead = session.get(Lead, message.lead_id) if message.lead_id else None
+        lead = loaded.lead_of(message)
         if lead is not None and message.kind == "marketing":
             record_event(
                 session,
@@ -370,7 +440,7 @@ def _mark(session: Session, settings: Settings, message_id: uuid.UUID, result: S
             )
     elif result.permanent:
         message.status, message.next_attempt_at, message.last_error = "bounced", None, result.error
-        lead = session.get(Lead, message.lead_id) if message.lead_id else None
+        lead = loaded.lead_of(message)
         if lead is not None:
             opt_out(
                 session,

@@ -1,14 +1,18 @@
-"""Where email goes: an SMTP server (connections reused across a batch), or `.eml` files in a
-local outbox folder, the embedded default that needs nothing installed."""
+"""Where email goes: an SMTP server (a pool of connections kept open across batches and
+ticks), or `.eml` files in a local outbox folder, the embedded default that needs nothing
+installed."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
+import queue
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +21,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 
 SMTP_CONNECTIONS = 4
+# Servers drop idle sessions (RFC 5321 suggests after 5 minutes); we let ours go well before.
+MAX_IDLE_SECONDS = 50.0
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One message ready for the wire: envelope and the serialised MIME message."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -27,13 +43,17 @@ class SendResult:
     provider_id: str | None = None
 
 
-# Told about each message as soon as the server answered, so the dispatcher can record it
-# at once: what a crash can double is only what was sent and not yet recorded.
-ResultCallback = Callable[[int, SendResult], None]
+# Told about messages (by index) as soon as the server answered; when it returns, the
+# results are recorded. What a crash can double is only what was sent and not yet recorded.
+ResultsCallback = Callable[[list[tuple[int, SendResult]]], None]
+# Sent but not yet recorded, per process: the SMTP connections wait rather than run ahead of
+# the database. This bounds the double-send window (docs/decisions.md §9).
+UNRECORDED_LIMIT = 8
+OUTBOX_GROUP = 16
 
 
 class Transport(Protocol):
-    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None: ...
+    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None: ...
 
 
 class OutboxTransport:
@@ -42,15 +62,21 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
+    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None:
+        # A message written again after a crash replaces its own file (the name is its
+        # Message-ID), so recording in groups costs no duplicates here.
         self.folder.mkdir(parents=True, exist_ok=True)
-        for index, message in enumerate(messages):
-            name = str(message["Message-ID"]).strip("<>").replace("/", "_")
-            target = self.folder / f"{name}.eml"
-            partial = target.with_suffix(".eml.part")
-            partial.write_bytes(bytes(message))
-            os.replace(partial, target)
-            on_result(index, SendResult(ok=True, provider_id=name))
+        for start in range(0, len(messages), OUTBOX_GROUP):
+            group = list(enumerate(messages))[start : start + OUTBOX_GROUP]
+            on_results([(index, self._write(message)) for index, message in group])
+
+    def _write(self, message: OutgoingEmail) -> SendResult:
+        name = message.message_id.strip("<>").replace("/", "_")
+        target = self.folder / f"{name}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(message.data)
+        os.replace(partial, target)
+        return SendResult(ok=True, provider_id=name)
 
 
 @dataclass(frozen=True)
@@ -83,14 +109,46 @@ class SmtpConfig:
         )
 
 
-class SmtpTransport:
-    """aiosmtplib with a few connections sending in parallel, each reused for many messages."""
+class _IoLoop:
+    """One event loop thread per process for SMTP I/O, so connections outlive a batch.
+
+    Created lazily and again after a fork (a child must not share its parent's sockets)."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _pid = 0
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="smtp-io", daemon=True).start()
+                cls._loop, cls._pid = loop, os.getpid()
+                _pools.clear()
+            return cls._loop
+
+
+class _Pool:
+    """Idle connections to one server; touched only on the I/O loop's thread."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        self.idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
-    def send_batch(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
-        asyncio.run(self._send_all(messages, on_result))
+    async def acquire(self) -> aiosmtplib.SMTP:
+        while self.idle:
+            client, since = self.idle.pop()
+            if client.is_connected and time.monotonic() - since < MAX_IDLE_SECONDS:
+                return client
+            await _close(client)
+        return await self._connect()
+
+    def release(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self.idle) < SMTP_CONNECTIONS:
+            self.idle.append((client, time.monotonic()))
+        else:
+            client.close()
 
     async def _connect(self) -> aiosmtplib.SMTP:
         c = self.config
@@ -107,36 +165,104 @@ class SmtpTransport:
             await client.login(c.username, c.password or "")
         return client
 
-    async def _send_all(self, messages: list[EmailMessage], on_result: ResultCallback) -> None:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for index in range(len(messages)):
-            queue.put_nowait(index)
+
+_pools: dict[SmtpConfig, _Pool] = {}
+
+
+async def _close(client: aiosmtplib.SMTP) -> None:
+    if not client.is_connected:
+        return
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
+
+
+class SmtpTransport:
+    """aiosmtplib: a few connections sending in parallel, kept open for the next batch."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None:
+        """Send on the I/O thread; results come back to the caller's thread, which records them
+        while the next messages are on the wire (at most UNRECORDED_LIMIT ahead)."""
+        answered: queue.SimpleQueue[tuple[int, SendResult]] = queue.SimpleQueue()
+        window = asyncio.Semaphore(UNRECORDED_LIMIT)
+        loop = _IoLoop.get()
+        sending = asyncio.run_coroutine_threadsafe(self._send_all(messages, answered, window), loop)
+        try:
+            recorded = 0
+            while recorded < len(messages):
+                group = _next_answers(answered, sending)
+                on_results(group)
+                recorded += len(group)
+                for _ in group:
+                    loop.call_soon_threadsafe(window.release)
+            sending.result()
+        except BaseException:
+            sending.cancel()  # e.g. the database is down: stop sending what cannot be recorded
+            raise
+
+    async def _send_all(
+        self,
+        messages: list[OutgoingEmail],
+        answered: queue.SimpleQueue[tuple[int, SendResult]],
+        window: asyncio.Semaphore,
+    ) -> None:
+        pool = _pools.setdefault(self.config, _Pool(self.config))
+        pending = list(reversed(range(len(messages))))
 
         async def worker() -> None:
             client: aiosmtplib.SMTP | None = None
             try:
-                while not queue.empty():
-                    index = queue.get_nowait()
+                while pending:
+                    index = pending.pop()
+                    await window.acquire()
                     if client is None or not client.is_connected:
                         try:
-                            client = await self._connect()
+                            client = await pool.acquire()
                         except (aiosmtplib.SMTPException, OSError) as exc:
-                            on_result(index, SendResult(ok=False, error=f"connect: {exc}"[:500]))
+                            answered.put((index, SendResult(ok=False, error=f"connect: {exc}"[:500])))
                             continue
-                    on_result(index, await _send_one(client, messages[index]))
-            finally:
-                if client is not None and client.is_connected:
-                    try:
-                        await client.quit()
-                    except (aiosmtplib.SMTPException, OSError):
-                        client.close()
+                    answered.put((index, await _send_one(client, messages[index])))
+            except asyncio.CancelledError:
+                if client is not None:
+                    client.close()  # maybe mid-transaction: never hand it to the next batch
+                raise
+            if client is not None:
+                pool.release(client)
 
         await asyncio.gather(*(worker() for _ in range(min(SMTP_CONNECTIONS, len(messages)))))
 
 
-async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:
+def _next_answers(
+    answered: queue.SimpleQueue[tuple[int, SendResult]], sending: concurrent.futures.Future[None]
+) -> list[tuple[int, SendResult]]:
+    """Every answer that has arrived, waiting for at least one."""
+    while True:
+        try:
+            group = [answered.get(timeout=1.0)]
+            break
+        except queue.Empty:
+            if sending.done():
+                sending.result()  # raises what went wrong on the I/O thread
+                group = [answered.get_nowait()]  # it put every answer before it finished
+                break
+    while True:
+        try:
+            group.append(answered.get_nowait())
+        except queue.Empty:
+            return group
+
+
+async def _send_one(client: aiosmtplib.SMTP, message: OutgoingEmail) -> SendResult:
+    # Internationalised addresses need SMTPUTF8; the message itself is 7-bit (quoted-printable).
+    options = [] if (message.sender + message.recipient).isascii() else ["SMTPUTF8"]
     try:
-        await client.send_message(message)
+        await client.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
+    except ValueError as exc:  # an address that cannot be put in an envelope safely
+        return SendResult(ok=False, permanent=True, error=str(exc)[:500])
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
         return SendResult(ok=False, permanent=all(code >= 500 for code in codes), error=str(exc)[:500])
@@ -149,10 +275,7 @@ async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> SendResul
     except (aiosmtplib.SMTPException, OSError) as exc:
         client.close()
         return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-    return SendResult(
-        ok=True,
-        provider_id=str(message["Message-ID"]).strip("<>"),
-    )
+    return SendResult(ok=True, provider_id=message.message_id.strip("<>"))
 
 
 @lru_cache(maxsize=1)
