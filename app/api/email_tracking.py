@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.ratelimit import client_ip, public_rate_limit
-from app.nurture.tracking import lead_for_unsubscribe, record_click, record_open, unsubscribe_lead
+from app.nurture.tracking import lead_for_unsubscribe, record_click, record_open, resubscribe_lead, unsubscribe_lead
 from app.pages import templates
 from app.tokens import InvalidToken
 
@@ -35,13 +35,20 @@ def click(token: str, request: Request, session: SessionDep, settings: SettingsD
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
-def _page(request: Request, title: str, message: str, status_code: int = 200, token: str | None = None) -> HTMLResponse:
+def _page(
+    request: Request, title: str, message: str, status_code: int = 200, *, offer: str | None = None, token: str = ""
+) -> HTMLResponse:
+    """`offer`: the button the page shows ('unsubscribe' or 'resubscribe'), if any."""
     return templates.TemplateResponse(
         request,
         "unsubscribe.html",
-        {"title": title, "message": message, "token": token},
+        {"title": title, "message": message, "offer": offer, "token": token},
         status_code=status_code,
     )
+
+
+def _unsubscribed_page(request: Request, token: str, message: str) -> HTMLResponse:
+    return _page(request, "Unsubscribed", message, offer="resubscribe", token=token)
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
@@ -52,8 +59,8 @@ def unsubscribe_page(token: str, request: Request, session: SessionDep, settings
     except InvalidToken:
         return _page(request, "Link not valid", "This unsubscribe link is invalid.", 404)
     if lead.consent == "unsubscribed":
-        return _page(request, "Unsubscribed", "You are unsubscribed and will get no more marketing email.")
-    return _page(request, "Unsubscribe", "Stop all marketing email to this address?", token=token)
+        return _unsubscribed_page(request, token, "You are unsubscribed and will get no more marketing email.")
+    return _page(request, "Unsubscribe", "Stop all marketing email to this address?", offer="unsubscribe", token=token)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
@@ -63,4 +70,18 @@ def unsubscribe(token: str, request: Request, session: SessionDep, settings: Set
         unsubscribe_lead(session, settings, token, client_ip(request))
     except InvalidToken:
         return _page(request, "Link not valid", "This unsubscribe link is invalid.", 404)
-    return _page(request, "Unsubscribed", "Done: you will get no more marketing email from us.")
+    return _unsubscribed_page(request, token, "Done: you will get no more marketing email from us.")
+
+
+@router.post("/u/{token}/resubscribe", response_class=HTMLResponse)
+def resubscribe(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """The person changed their mind on the page their own link opened."""
+    try:
+        resubscribed = resubscribe_lead(session, settings, token, client_ip(request))
+    except InvalidToken:
+        return _page(request, "Link not valid", "This unsubscribe link is invalid.", 404)
+    if not resubscribed:
+        return _page(request, "Not possible here", "This address cannot be resubscribed from this page.", 409)
+    return _page(
+        request, "Subscribed again", "Welcome back: you will get our emails again.", offer="unsubscribe", token=token
+    )

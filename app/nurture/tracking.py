@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
-from app.leads.consent import opt_out
+from app.leads.consent import change_consent, opt_out
 from app.leads.timeline import record_event
-from app.models import Consent, Lead, Message
+from app.models import Consent, Lead, Message, Suppression
+from app.privacy.service import email_hash
 from app.settings import Settings
 from app.tokens import InvalidToken, Purpose, verify
 from app.types import utcnow
@@ -73,13 +74,7 @@ def record_click(session: Session, settings: Settings, token: str) -> str:
 
 def unsubscribe_lead(session: Session, settings: Settings, token: str, ip: str | None) -> Lead:
     """Unsubscribe whoever the token names, at once. Tokens do not expire (links must keep working)."""
-    payload = verify(settings.secret_key, Purpose.UNSUBSCRIBE, token)
-    try:
-        lead = session.get(Lead, uuid.UUID(str(payload["l"])))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise InvalidToken() from exc
-    if lead is None:
-        raise InvalidToken()
+    lead, message_id = _token_lead(session, settings, token)
     opt_out(
         session,
         settings,
@@ -87,17 +82,40 @@ def unsubscribe_lead(session: Session, settings: Settings, token: str, ip: str |
         Consent.unsubscribed,
         source="unsubscribe_link",
         ip=ip,
-        details={"message_id": str(payload.get("m") or "")},
+        details={"message_id": message_id},
     )
     return lead
 
 
+def resubscribe_lead(session: Session, settings: Settings, token: str, ip: str | None) -> bool:
+    """Undo the person's own unsubscribe from the page their link opens.
+
+    Only an unsubscribe: a hard bounce or a complaint is not the person changing their mind."""
+    lead = lead_for_unsubscribe(session, settings, token)
+    if lead.consent != Consent.unsubscribed or lead.erased_at is not None:
+        return False
+    change_consent(session, settings, lead, Consent.subscribed, source="unsubscribe_page", ip=ip)
+    session.execute(
+        delete(Suppression).where(
+            col(Suppression.email_hash) == email_hash(lead.email), col(Suppression.reason) == Consent.unsubscribed
+        )
+    )
+    record_event(session, settings, lead, "resubscribed", {"source": "unsubscribe_page"})
+    return True
+
+
 def lead_for_unsubscribe(session: Session, settings: Settings, token: str) -> Lead:
+    return _token_lead(session, settings, token)[0]
+
+
+def _token_lead(session: Session, settings: Settings, token: str) -> tuple[Lead, str]:
+    """The lead an unsubscribe token names, and the message it came in."""
     payload = verify(settings.secret_key, Purpose.UNSUBSCRIBE, token)
     try:
         lead = session.get(Lead, uuid.UUID(str(payload["l"])))
-    except (KeyError, ValueError, TypeError) as exc:
+        message_id = str(payload.get("m") or "")
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken() from exc
     if lead is None:
         raise InvalidToken()
-    return lead
+    return lead, message_id

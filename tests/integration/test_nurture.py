@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from app.db import Database
 from app.models import Enrollment, Lead, Message, Suppression
+from app.nurture.compose import unsubscribe_url
 from app.nurture.dispatcher import dispatch
 from app.nurture.transports import OutboxTransport, SmtpConfig, SmtpTransport
 from app.privacy.service import email_hash
@@ -96,6 +97,10 @@ def _sequence(client: TestClient, body: dict[str, Any] | None = None) -> dict[st
 
 def _run(db: Database, settings: Settings, smtp: SmtpServer, clock: Clock) -> int:
     return dispatch(db, settings, clock=clock, transport=SmtpTransport(SmtpConfig.from_url(smtp.url)))
+
+
+def _unsubscribe_path(smtp: SmtpServer) -> str:
+    return urlsplit(smtp.sink.messages[0]["List-Unsubscribe"].split(",")[0].strip("<> ")).path
 
 
 def _enrollment(db: Database) -> Enrollment:
@@ -209,8 +214,7 @@ def test_one_click_unsubscribe_stops_everything_at_once(
     submit(anon, **ANA)
     clock = Clock()
     _run(db, nurture_settings, smtp, clock)
-    url = smtp.sink.messages[0]["List-Unsubscribe"].split(",")[0].strip("<> ")
-    path = urlsplit(url).path
+    path = _unsubscribe_path(smtp)
     assert "Unsubscribe" in anon.get(path).text  # GET only asks: link scanners unsubscribe nobody
     assert client.get("/api/v1/leads").json()["data"][0]["consent"] == "subscribed"
     response = anon.post(
@@ -224,6 +228,42 @@ def test_one_click_unsubscribe_stops_everything_at_once(
     assert _run(db, nurture_settings, smtp, clock) == 0
     assert (_enrollment(db).status, _enrollment(db).exit_reason) == ("exited", "unsubscribed")
     assert anon.post(path).status_code == 200  # idempotent, still works later
+
+
+def test_unsubscribed_person_can_resubscribe_from_the_same_page(
+    client: TestClient, anon: TestClient, db: Database, nurture_settings: Settings, smtp: SmtpServer
+) -> None:
+    make_form(client, offer=None)
+    _sequence(client)
+    submit(anon, **ANA)
+    _run(db, nurture_settings, smtp, Clock())
+    path = _unsubscribe_path(smtp)
+    assert 'action="/u/' in anon.post(path, data={"List-Unsubscribe": "One-Click"}).text
+    page = anon.get(path).text
+    assert "Subscribe me again" in page
+    assert anon.post(f"{path}/resubscribe").status_code == 200
+    with db.transaction() as session:
+        lead = session.exec(select(Lead)).one()
+        assert lead.consent == "subscribed"
+        assert session.get(Suppression, email_hash(lead.email)) is None
+    timeline = client.get(f"/api/v1/leads/{lead.id}/timeline").json()
+    assert {"unsubscribed", "resubscribed"} <= {event["type"] for event in timeline}
+
+
+def test_a_bounced_address_cannot_be_resubscribed_by_link(
+    client: TestClient, anon: TestClient, db: Database, nurture_settings: Settings, smtp: SmtpServer
+) -> None:
+    make_form(client, offer=None)
+    _sequence(client)
+    smtp.sink.reject.add(ANA["email"].lower())
+    submit(anon, **ANA)
+    _run(db, nurture_settings, smtp, Clock())
+    with db.transaction() as session:
+        message = session.exec(select(Message).where(Message.kind == "marketing")).one()
+        lead_id = session.exec(select(Lead.id)).one()
+    path = urlsplit(unsubscribe_url(nurture_settings, lead_id, message.id)).path
+    assert anon.post(f"{path}/resubscribe").status_code == 409
+    assert client.get(f"/api/v1/leads/{lead_id}").json()["consent"] == "bounced"
 
 
 def test_hard_bounce_suppresses_the_address(
