@@ -21,6 +21,7 @@ from app.nurture.transports import OutboxTransport, SmtpConfig, SmtpTransport
 from app.privacy.service import email_hash
 from app.settings import Settings
 from app.types import utcnow
+from tests.conftest import ADMIN_KEY
 from tests.factories import make_form, submit
 from tests.integration.processes import free_port
 from tests.integration.smtp import SmtpServer, parts
@@ -458,6 +459,42 @@ def test_email_events_api_suppresses_hard_bounces_and_complaints(
     consents = {lead["email"]: lead["consent"] for lead in client.get("/api/v1/leads").json()["data"]}
     assert consents == {"ana.lima@acme-corp.com": "bounced", "angry@acme-corp.com": "complained"}
     assert client.post("/api/v1/email-events", json={"type": "bounce", "email": "nope"}).status_code == 422
+
+
+def _ses_bounce(email: str) -> str:
+    bounce = {
+        "notificationType": "Bounce",
+        "mail": {"messageId": "x"},
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": email}]},
+    }
+    return json.dumps({"Type": "Notification", "Message": json.dumps(bounce)})
+
+
+def test_sns_authenticates_with_the_key_in_its_subscription_url(client: TestClient, anon: TestClient) -> None:
+    make_form(client, offer=None)
+    submit(anon, **ANA)
+    path = "/api/v1/email-events/ses"
+    assert anon.post(path, content=_ses_bounce(ANA["email"]), auth=("sns", "wrong-key")).status_code == 401
+    assert anon.post(path, content=_ses_bounce(ANA["email"])).status_code == 401
+    answer = anon.post(path, content=_ses_bounce(ANA["email"]), auth=("sns", ADMIN_KEY))
+    assert answer.json() == {"handled": 1}
+    assert client.get("/api/v1/leads").json()["data"][0]["consent"] == "bounced"
+
+
+@pytest.mark.parametrize(
+    "subscribe_url",
+    [
+        "http://127.0.0.1:9/confirm",
+        "https://sns.eu-west-1.amazonaws.com.evil.example/confirm",
+        "http://sns.eu-west-1.amazonaws.com/confirm",
+        "https://sns.eu-west-1.amazonaws.com:8443/confirm",
+    ],
+)
+def test_sns_subscription_confirmation_visits_only_sns_itself(client: TestClient, subscribe_url: str) -> None:
+    confirmation = json.dumps({"Type": "SubscriptionConfirmation", "SubscribeURL": subscribe_url})
+    answer = client.post("/api/v1/email-events/ses", content=confirmation)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "SubscribeURL"]
 
 
 def test_throttle_per_sequence_defers_the_rest_to_the_next_minute(
