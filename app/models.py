@@ -338,19 +338,23 @@ class Message(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("enrollment_id", "step_position"),
+        # The dispatcher claims queued rows and 'sending' ones whose lease ran out.
         Index(
             "ix_message_due",
             "next_attempt_at",
-            sqlite_where=text("status = 'queued'"),
-            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status IN ('queued', 'sending')"),
+            postgresql_where=text("status IN ('queued', 'sending')"),
         ),
         Index("ix_message_lead_id_created_at", "lead_id", "created_at"),
+        # Throttles count the last minute's messages, per sequence and overall.
+        Index("ix_message_sequence_id_created_at", "sequence_id", "created_at"),
+        Index("ix_message_created_at", "created_at"),
     )
 
     id: uuid.UUID = _id()
     lead_id: uuid.UUID | None = Field(default=None, foreign_key="lead.id")
     enrollment_id: uuid.UUID | None = Field(default=None, foreign_key="enrollment.id")
-    sequence_id: uuid.UUID | None = Field(default=None, foreign_key="sequence.id", index=True)
+    sequence_id: uuid.UUID | None = Field(default=None, foreign_key="sequence.id")
     step_position: int | None = None
     kind: str = Field(default="marketing", max_length=20)  # marketing | transactional
     to_address: str | None = Field(default=None, max_length=320)

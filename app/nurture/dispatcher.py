@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, select
 
 from app.db import Database, sqlite_claim_lock
 from app.leads.consent import opt_out
@@ -78,6 +78,27 @@ class _Batch:
     # Marketing emails of the batch's leads in the last 7 days, newest first; kept current as
     # the batch plans more, so two sequences of one lead in one batch respect the limits.
     recent_sends: dict[uuid.UUID, list[datetime]] = field(default_factory=dict)
+
+    # Marketing emails planned in the last minute, per sequence (None: all), for the throttles;
+    # read once per batch, then counted up as the batch plans.
+    last_minute: dict[uuid.UUID | None, int] = field(default_factory=dict)
+
+    def planned_last_minute(self, sequence_id: uuid.UUID | None) -> int:
+        if sequence_id not in self.last_minute:
+            statement = select(func.count()).select_from(Message)
+            statement = statement.where(
+                Message.kind == "marketing", col(Message.created_at) > self.now - timedelta(minutes=1)
+            )
+            if sequence_id is not None:
+                statement = statement.where(Message.sequence_id == sequence_id)
+            self.last_minute[sequence_id] = self.session.exec(statement).one()
+        return self.last_minute[sequence_id]
+
+    def count_planned(self, lead_id: uuid.UUID, sequence_id: uuid.UUID) -> None:
+        self.recent_sends.setdefault(lead_id, []).insert(0, self.now)
+        for key in (sequence_id, None):
+            if key in self.last_minute:
+                self.last_minute[key] += 1
 
     def steps_of(self, sequence_id: uuid.UUID, version: int) -> list[dict[str, Any]]:
         key = (sequence_id, version)
@@ -178,27 +199,13 @@ def _deferred_until(batch: _Batch, lead: Lead, sequence: Sequence) -> datetime |
         return day[settings.max_marketing_emails_per_day - 1] + timedelta(days=1, minutes=1)
     if len(recent) >= settings.max_marketing_emails_per_week:
         return recent[settings.max_marketing_emails_per_week - 1] + timedelta(days=7, minutes=1)
-    return _throttled_until(batch.session, settings, sequence, now)
+    return _throttled_until(batch, sequence)
 
 
-def _throttled_until(session: Session, settings: Settings, sequence: Sequence, now: datetime) -> datetime | None:
-    minute_ago = now - timedelta(minutes=1)
-    if sequence.throttle_per_minute:
-        count = session.exec(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.sequence_id == sequence.id, col(Message.created_at) > minute_ago)
-        ).one()
-        if count >= sequence.throttle_per_minute:
-            return now + timedelta(minutes=1)
-    if settings.max_emails_per_minute:
-        count = session.exec(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.kind == "marketing", col(Message.created_at) > minute_ago)
-        ).one()
-        if count >= settings.max_emails_per_minute:
-            return now + timedelta(minutes=1)
+def _throttled_until(batch: _Batch, sequence: Sequence) -> datetime | None:
+    limits = ((sequence.id, sequence.throttle_per_minute), (None, batch.settings.max_emails_per_minute))
+    if any(limit and batch.planned_last_minute(key) >= limit for key, limit in limits):
+        return batch.now + timedelta(minutes=1)
     return None
 
 
@@ -282,7 +289,7 @@ def _advance(batch: _Batch, enrollment: Enrollment) -> None:
         enrollment.next_run_at = deferred
         return
     _plan_email(session, settings, lead, sequence, enrollment, steps[action.position], action.position, now)
-    batch.recent_sends.setdefault(lead.id, []).insert(0, now)
+    batch.count_planned(lead.id, sequence.id)
     # The next step waits for the next tick, so a lead's emails never share a send batch
     # (parallel SMTP connections would not keep their order).
     enrollment.current_step, enrollment.next_run_at = action.position + 1, now + NEXT_STEP_DELAY
@@ -312,7 +319,7 @@ def _claim_messages(session: Session, now: datetime, is_sqlite: bool) -> list[Me
     statement = (
         select(Message)
         .where(
-            or_(col(Message.status) == "queued", col(Message.status) == "sending"),
+            col(Message.status).in_(("queued", "sending")),
             col(Message.next_attempt_at) <= now,
         )
         .order_by(col(Message.next_attempt_at))
