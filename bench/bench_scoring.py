@@ -3,18 +3,20 @@ INSERT of the same rows in the same run; and a re-score of many leads (time, pea
 
 from __future__ import annotations
 
+import argparse
 import resource
 import time
 
 import httpx
 from sqlalchemy import insert
+from sqlmodel import Session, func, select
 
 from app.db import Database
-from app.models import Event, Lead
+from app.models import Event, Lead, StageChange
 from app.scoring.jobs import run_rescore, start_rescore
 from app.settings import Settings
 from app.types import utcnow, uuid7
-from bench.common import ADMIN_KEY, Result, fresh_database, served
+from bench.common import ADMIN_KEY, Result, fresh_database, postgres_available, print_table, served
 from bench.seed import seed
 
 
@@ -78,10 +80,13 @@ def _rescore(backend: str, leads: int) -> Result:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with db.transaction() as session:
             job_id = start_rescore(session).id
+            changes_before = _stage_changes(session)
         started = time.perf_counter()
         run_rescore(db, settings, job_id)
         elapsed = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with db.transaction() as session:
+            moved = _stage_changes(session) - changes_before
         db.dispose()
     return Result(
         "rescore",
@@ -89,13 +94,28 @@ def _rescore(backend: str, leads: int) -> Result:
         f"{leads:,} leads",
         leads / elapsed,
         "leads/s",
-        note=f"{elapsed:.1f} s; peak RSS {peak:.0f} MiB (+{peak - before:.0f})",
+        note=f"{elapsed:.1f} s; peak RSS {peak:.0f} MiB (+{peak - before:.0f}); {moved:,} stage changes recorded",
     )
 
 
-def run(backends: list[str], small: bool) -> list[Result]:
+def _stage_changes(session: Session) -> int:
+    """The seed's stages are random, so a re-score moves many leads; each move is history."""
+    return session.exec(select(func.count()).select_from(StageChange)).one()
+
+
+def run(backends: list[str], small: bool, rescore_leads: int | None = None) -> list[Result]:
     results = []
     for backend in backends:
         results.append(_events(backend, 200, 2 if small else 10))
-        results.append(_rescore(backend, 2_000 if small else 100_000))
+        results.append(_rescore(backend, rescore_leads or (2_000 if small else 100_000)))
     return results
+
+
+if __name__ == "__main__":  # `python -m bench.bench_scoring [--small] [--rescore-leads N] [--backend ...]`
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--rescore-leads", type=int, help="leads to seed and re-score (default 100,000)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    args = parser.parse_args()
+    backends = args.backend or (["sqlite", "postgresql"] if postgres_available() else ["sqlite"])
+    print_table(run(backends, args.small, args.rescore_leads))

@@ -87,15 +87,15 @@ def _find_lead(session: Session, item: EventIn) -> Lead:
     if item.lead_id is not None:
         return get_lead(session, item.lead_id)
     assert item.email is not None
-    if item.create_lead:
-        lead, created = upsert_lead(session, item.email, lifecycle_stage="subscriber")
-        if created:
-            record_initial_stages(session, lead)
-        return lead
     known = session.exec(select(Lead).where(Lead.email == item.email, col(Lead.erased_at).is_(None))).first()
-    if known is None:
+    if known is not None:
+        return known
+    if not item.create_lead:
         raise NotFound("lead with that email")
-    return known
+    lead, created = upsert_lead(session, item.email, lifecycle_stage="subscriber")
+    if created:
+        record_initial_stages(session, lead)
+    return lead
 
 
 def ingest(session: Session, settings: Settings, item: EventIn) -> Ingested:

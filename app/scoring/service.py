@@ -97,39 +97,44 @@ def save_model(session: Session, config: ScoringModelConfig) -> ActiveModel:
     return ActiveModel(version, config)
 
 
+def lock_lead(session: Session, lead_id: uuid.UUID) -> Lead | None:
+    """The lead row, locked on PostgreSQL: scores are read-modify-write, and two events for
+    one lead in concurrent transactions must not overwrite each other's points."""
+    if session.get_bind().dialect.name != "postgresql":
+        return session.get(Lead, lead_id)  # SQLite transactions already take the write lock up front
+    session.flush()  # refreshing below must not drop this transaction's pending changes
+    return session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+
+
 def current_engagement(lead: Lead, model: ScoringModelConfig, now: datetime | None = None) -> float:
     """Engagement decayed to `now` (stored scores are exact at their as_of time)."""
     return decayed(lead.engagement_score, lead.engagement_as_of, now or utcnow(), model.half_life_days)
 
 
-def _earned_today(
-    session: Session,
-    lead_id: uuid.UUID,
-    rule_id: str,
-    event_type: str,
-    at: datetime,
-    exclude: uuid.UUID,
-) -> float:
-    day_start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+def _earned_today(session: Session, lead: Lead, event: Event, rule_ids: list[str]) -> dict[str, float]:
+    """Points the capped rules already gave this lead on the event's (UTC) day: one query."""
+    day_start = event.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
     statement = select(Event.score_rules).where(
-        Event.lead_id == lead_id,
-        Event.type == event_type,
-        Event.id != exclude,
+        Event.lead_id == lead.id,
+        Event.type == event.type,
+        Event.id != event.id,
         col(Event.occurred_at) >= day_start,
         col(Event.occurred_at) < day_start + timedelta(days=1),
     )
-    return sum(float(rules.get(rule_id, 0)) for rules in session.exec(statement).all())
+    earned = dict.fromkeys(rule_ids, 0.0)
+    for rules in session.exec(statement):
+        for rule_id in rule_ids:
+            earned[rule_id] += float(rules.get(rule_id, 0))
+    return earned
 
 
 def _score_engagement(session: Session, lead: Lead, event: Event, model: ScoringModelConfig) -> None:
+    rules = engagement_rules_for(model, event.type, event.properties)
+    capped_ids = [rule.id for rule in rules if rule.cap_per_day and rule.points > 0]
+    today = _earned_today(session, lead, event, capped_ids) if capped_ids else {}
     earned: dict[str, float] = {}
-    for rule in engagement_rules_for(model, event.type, event.properties):
-        today = (
-            _earned_today(session, lead.id, rule.id, event.type, event.occurred_at, event.id)
-            if rule.cap_per_day
-            else 0.0
-        )
-        points = capped(rule, rule.points, today)
+    for rule in rules:
+        points = capped(rule, rule.points, today.get(rule.id, 0.0))
         if points:
             earned[rule.id] = points
     total = sum(earned.values())

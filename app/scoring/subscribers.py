@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select, update
 
 from app.events import LeadCaptured, LeadEventRecorded, LeadFieldsChanged, subscribe
 from app.models import Event, Lead
-from app.scoring.service import UNSCORED_EVENTS, recompute_fit, score_event
+from app.scoring.service import UNSCORED_EVENTS, lock_lead, recompute_fit, score_event
 from app.settings import Settings
 
 MAX_STITCHED_EVENTS = 1000
@@ -15,10 +15,11 @@ MAX_STITCHED_EVENTS = 1000
 @subscribe(LeadEventRecorded)
 def on_event_recorded(event: LeadEventRecorded) -> None:
     row = event.session.get(Event, event.event_id)
-    lead = event.session.get(Lead, event.lead_id)
-    if row is None or lead is None or row.type in UNSCORED_EVENTS:
+    if row is None or row.type in UNSCORED_EVENTS:
         return
-    score_event(event.session, event.settings, lead, row)
+    lead = lock_lead(event.session, event.lead_id)
+    if lead is not None:
+        score_event(event.session, event.settings, lead, row)
 
 
 @subscribe(LeadFieldsChanged)

@@ -4,6 +4,8 @@ order the events arrive in."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.db import Database
@@ -92,3 +95,48 @@ def test_stored_scores_equal_a_full_recomputation_for_arbitrary_histories(
         assert {k: v for k, v in signal_times(stored).items() if v} == replay.signal_at
         assert stored.hand_raise_at == replay.hand_raise_at
         assert [row.score_rules for row in rows] == replay.earned
+
+
+def _wait_for_a_blocked_transaction(db: Database) -> None:
+    """Poll PostgreSQL until some backend waits on a row lock (the second writer arrived)."""
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    deadline = time.monotonic() + 10
+    with db.engine.connect() as conn:
+        while conn.execute(text(waiting)).scalar_one() == 0:
+            conn.rollback()  # pg_stat_activity is a snapshot frozen for the rest of a transaction
+            assert time.monotonic() < deadline, "the second transaction never reached the lead's row lock"
+            time.sleep(0.01)
+
+
+def test_concurrent_events_for_one_lead_both_count(db: Database, settings: Settings, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite transactions take the write lock up front: writers never interleave")
+    with db.transaction() as session:
+        lead_id = upsert_lead(session, "race@example.com")[0].id
+
+    failures: list[BaseException] = []
+
+    def webinar_attended() -> None:
+        try:
+            with db.transaction() as session:
+                lead = session.get(Lead, lead_id)
+                assert lead is not None
+                record_event(session, settings, lead, "webinar_attended")
+        except BaseException as exc:  # surfaced in the test below, not lost in the thread
+            failures.append(exc)
+
+    with db.transaction() as first:
+        lead = first.get(Lead, lead_id)
+        assert lead is not None
+        record_event(first, settings, lead, "webinar_attended")
+        second = threading.Thread(target=webinar_attended)
+        second.start()
+        _wait_for_a_blocked_transaction(db)
+    second.join(timeout=30)
+    assert failures == []
+    with db.transaction() as session:
+        stored = session.get(Lead, lead_id)
+        assert stored is not None
+        assert decayed(stored.engagement_score, stored.engagement_as_of, utcnow(), HALF_LIFE) == pytest.approx(
+            40, abs=0.01
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from random import Random
 from types import SimpleNamespace
 
 import pytest
@@ -160,3 +161,23 @@ def test_incremental_scoring_equals_full_recomputation(
     replay = recompute(M, events, T0)  # type: ignore[arg-type]
     now = T0 + timedelta(days=120)
     assert decayed(score, as_of, now, 30) == pytest.approx(decayed(replay.engagement, replay.as_of, now, 30), abs=1e-6)
+
+
+@given(st.lists(st.tuples(event_kinds, st.integers(min_value=0, max_value=90 * 24)), max_size=40), st.randoms())
+def test_intent_signals_do_not_depend_on_arrival_order(
+    history: list[tuple[tuple[str, dict[str, str]], int]], shuffler: Random
+) -> None:
+    events = [SimpleNamespace(type=t, properties=p, occurred_at=T0 + timedelta(hours=h)) for (t, p), h in history]
+    arrived = events[:]
+    shuffler.shuffle(arrived)
+    in_order, shuffled = recompute(M, events, T0), recompute(M, arrived, T0)  # type: ignore[arg-type]
+    assert (shuffled.signal_at, shuffled.hand_raise_at) == (in_order.signal_at, in_order.hand_raise_at)
+    now = T0 + timedelta(days=100)
+    assert strongest_fresh_intent(M, shuffled.signal_at, now) == strongest_fresh_intent(M, in_order.signal_at, now)
+
+
+def test_a_rule_capped_below_one_event_is_refused() -> None:
+    raw = M.model_dump()
+    raw["engagement_rules"][0] |= {"points": 10, "cap_per_day": 5}
+    with pytest.raises(ValidationError, match="cap_per_day"):
+        ScoringModelConfig.model_validate(raw)
