@@ -16,7 +16,7 @@ from app.models import Event, Lead, StageChange
 from app.scoring.jobs import run_rescore, start_rescore
 from app.settings import Settings
 from app.types import utcnow, uuid7
-from bench.common import ADMIN_KEY, Result, fresh_database, postgres_available, print_table, served
+from bench.common import ADMIN_KEY, Result, fresh_database, markdown_table, postgres_available, print_table, served
 from bench.seed import seed
 
 
@@ -118,4 +118,6 @@ if __name__ == "__main__":  # `python -m bench.bench_scoring [--small] [--rescor
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     args = parser.parse_args()
     backends = args.backend or (["sqlite", "postgresql"] if postgres_available() else ["sqlite"])
-    print_table(run(backends, args.small, args.rescore_leads))
+    results = run(backends, args.small, args.rescore_leads)
+    print_table(results)
+    print(markdown_table(results))

@@ -21,6 +21,7 @@ from app.leads.schemas import (
 from app.leads.service import LeadFilter, get_lead, list_leads, update_lead
 from app.leads.timeline import timeline
 from app.models import FunnelStage, LifecycleStage
+from app.scoring.service import engagement_now
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 LeadsRead = Annotated[Principal, Depends(require_scope("leads:read"))]
@@ -51,19 +52,23 @@ def list_all(
         created_after=created_after,
     )
     leads, next_cursor = list_leads(session, filters, limit, cursor)
-    return LeadsPublic(data=[lead_public(lead) for lead in leads], next_cursor=next_cursor)
+    return LeadsPublic(
+        data=[lead_public(lead, engagement_now(session, lead)) for lead in leads], next_cursor=next_cursor
+    )
 
 
 @router.get("/{lead_id}")
 def read(lead_id: uuid.UUID, session: SessionDep, _: LeadsRead) -> LeadPublic:
-    return lead_public(get_lead(session, lead_id))
+    lead = get_lead(session, lead_id)
+    return lead_public(lead, engagement_now(session, lead))
 
 
 @router.patch("/{lead_id}")
 def update(
     lead_id: uuid.UUID, body: LeadUpdate, session: SessionDep, settings: SettingsDep, _: LeadsWrite
 ) -> LeadPublic:
-    return lead_public(update_lead(session, settings, get_lead(session, lead_id), body))
+    lead = update_lead(session, settings, get_lead(session, lead_id), body)
+    return lead_public(lead, engagement_now(session, lead))
 
 
 @router.get("/{lead_id}/timeline")

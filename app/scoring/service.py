@@ -111,6 +111,11 @@ def current_engagement(lead: Lead, model: ScoringModelConfig, now: datetime | No
     return decayed(lead.engagement_score, lead.engagement_as_of, now or utcnow(), model.half_life_days)
 
 
+def engagement_now(session: Session, lead: Lead, now: datetime | None = None) -> float:
+    """What lead JSON shows: engagement decayed to the moment of the answer, under the active model."""
+    return current_engagement(lead, active_model(session).config, now)
+
+
 def _earned_today(session: Session, lead: Lead, event: Event, rule_ids: list[str]) -> dict[str, float]:
     """Points the capped rules already gave this lead on the event's (UTC) day: one query."""
     day_start = event.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)

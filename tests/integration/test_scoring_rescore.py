@@ -123,3 +123,17 @@ def test_daily_rebase_is_one_statement_and_keeps_reads_exact(
     with db.transaction() as session:
         assert rebase_engagement(session, now) == 0  # re-basing to the same instant again changes nothing
     assert lead_by_email(client)["engagement_score"] == pytest.approx(before / 2, rel=1e-3)
+
+
+def test_lead_api_shows_engagement_decayed_at_read_time_between_rebases(
+    client: TestClient, anon: TestClient, db: Database
+) -> None:
+    make_form(client)
+    lead_id = submit(anon, **ANA)["lead_id"]
+    with db.transaction() as session:
+        lead = session.exec(select(Lead)).one()
+        lead.engagement_as_of = lead.engagement_as_of - timedelta(days=60)  # two half-lives, not re-based
+        session.add(lead)
+    assert client.get(f"/api/v1/leads/{lead_id}").json()["engagement_score"] == pytest.approx(10 / 4, rel=1e-3)
+    assert lead_by_email(client)["engagement_score"] == pytest.approx(10 / 4, rel=1e-3)
+    assert client.get(f"/api/v1/leads/{lead_id}/score").json()["engagement"]["score"] == pytest.approx(2.5, abs=0.01)
