@@ -6,13 +6,21 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
 
 from app.access.service import Principal
 from app.api.deps import SessionDep, SettingsDep, require_scope
-from app.errors import Conflict, NotFound
-from app.handoff.sales import SalesDecision, SalesOutcomeIn, decide, record_outcome, sales_reps
+from app.handoff.sales import (
+    SalesDecision,
+    SalesOutcomeIn,
+    SalesRepIn,
+    SalesRepUpdate,
+    create_rep,
+    decide,
+    get_rep,
+    record_outcome,
+    sales_reps,
+    update_rep,
+)
 from app.leads.schemas import LeadPublic, lead_public
 from app.leads.service import get_lead
 from app.models import SalesRep
@@ -21,17 +29,12 @@ router = APIRouter(tags=["sales"])
 LeadsWrite = Annotated[Principal, Depends(require_scope("leads:write"))]
 
 
-class SalesRepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str | None = Field(default=None, max_length=200)
-    countries: list[str] = Field(default_factory=list, description="territory: ISO country codes")
-    active: bool = True
-
-
 class SalesRepPublic(SalesRepIn):
     id: uuid.UUID
+
+
+def _rep_public(rep: SalesRep) -> SalesRepPublic:
+    return SalesRepPublic.model_validate(rep, from_attributes=True)
 
 
 @router.post("/leads/{lead_id}/sales-decision")
@@ -60,26 +63,26 @@ def sales_outcome(
 
 @router.get("/sales-reps")
 def list_reps(session: SessionDep, _: LeadsWrite) -> list[SalesRepPublic]:
-    return [SalesRepPublic.model_validate(rep, from_attributes=True) for rep in sales_reps(session)]
+    return [_rep_public(rep) for rep in sales_reps(session)]
 
 
 @router.post("/sales-reps", status_code=201)
-def create_rep(body: SalesRepIn, session: SessionDep, _: LeadsWrite) -> SalesRepPublic:
-    rep = SalesRep(
-        **body.model_dump() | {"email": body.email.lower(), "countries": [c.upper() for c in body.countries]}
-    )
-    session.add(rep)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"a sales rep {body.email} already exists") from exc
-    return SalesRepPublic.model_validate(rep, from_attributes=True)
+def add_rep(body: SalesRepIn, session: SessionDep, _: LeadsWrite) -> SalesRepPublic:
+    """A rep new MQLs can be assigned to: by territory (`countries`), else round-robin."""
+    return _rep_public(create_rep(session, body))
+
+
+@router.get("/sales-reps/{rep_id}")
+def read_rep(rep_id: uuid.UUID, session: SessionDep, _: LeadsWrite) -> SalesRepPublic:
+    return _rep_public(get_rep(session, rep_id))
+
+
+@router.patch("/sales-reps/{rep_id}")
+def edit_rep(rep_id: uuid.UUID, body: SalesRepUpdate, session: SessionDep, _: LeadsWrite) -> SalesRepPublic:
+    return _rep_public(update_rep(session, get_rep(session, rep_id), body))
 
 
 @router.delete("/sales-reps/{rep_id}", status_code=204)
 def delete_rep(rep_id: uuid.UUID, session: SessionDep, _: LeadsWrite) -> None:
-    rep = session.get(SalesRep, rep_id)
-    if rep is None:
-        raise NotFound("sales rep", rep_id)
-    session.delete(rep)
+    """Leads keep the owner they were given; the rep only stops getting new ones."""
+    session.delete(get_rep(session, rep_id))

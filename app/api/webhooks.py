@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.access.service import Principal
 from app.api.deps import SessionDep, SettingsDep, require_scope
@@ -19,7 +19,9 @@ from app.handoff.endpoints import (
     create_endpoint,
     delete_endpoint,
     deliveries,
+    delivery_cursor,
     get_endpoint,
+    list_endpoints,
     replay_dead,
     retry_delivery,
     rotate_secret,
@@ -48,6 +50,11 @@ class DeliveryPublic(BaseModel):
     delivered_at: datetime | None
 
 
+class DeliveriesPublic(BaseModel):
+    data: list[DeliveryPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
 class SecretRotated(BaseModel):
     secret: str
     previous_secret_valid_until: datetime
@@ -73,9 +80,7 @@ def create(body: WebhookCreate, session: SessionDep, settings: SettingsDep, _: W
 
 @router.get("")
 def list_all(session: SessionDep, _: WebhooksWrite) -> list[WebhookPublic]:
-    from sqlmodel import col, select
-
-    return [webhook_public(e) for e in session.exec(select(Endpoint).order_by(col(Endpoint.created_at))).all()]
+    return [webhook_public(e) for e in list_endpoints(session)]
 
 
 @router.get("/{webhook_id}")
@@ -117,8 +122,12 @@ def delivery_log(
     _: WebhooksWrite,
     status: Literal["pending", "delivered", "dead"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[DeliveryPublic]:
-    return [_delivery_public(d) for d in deliveries(session, get_endpoint(session, webhook_id), status, limit)]
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> DeliveriesPublic:
+    """Newest first: status, attempts, last response code and body excerpt, next attempt."""
+    rows = deliveries(session, get_endpoint(session, webhook_id), status, limit + 1, cursor)
+    next_cursor = delivery_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return DeliveriesPublic(data=[_delivery_public(d) for d in rows[:limit]], next_cursor=next_cursor)
 
 
 @router.post("/{webhook_id}/replay")
@@ -129,4 +138,5 @@ def replay(webhook_id: uuid.UUID, session: SessionDep, _: WebhooksWrite) -> Repl
 
 @router.post("/deliveries/{delivery_id}/retry")
 def retry(delivery_id: uuid.UUID, session: SessionDep, _: WebhooksWrite) -> DeliveryPublic:
+    """Send one delivery again now, with its webhook-id (409 while its endpoint is disabled)."""
     return _delivery_public(retry_delivery(session, delivery_id))

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import random
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 40
 PARALLEL_SENDS = 8
 EXCERPT_CHARS = 500
+PARKED = "endpoint disabled: waits until the endpoint is enabled again"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ def _claim(session: Session, settings: Settings, now: datetime, is_sqlite: bool)
 
 def _outgoing(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Outgoing:
     body = json.dumps(delivery.payload, separators=(",", ":"), default=str).encode()
-    timestamp = int(now.timestamp())
+    # Receivers check webhook-timestamp against their own wall clock (replay protection),
+    # so it is the real time of signing, not the scheduling clock.
+    timestamp = int(time.time())
     message_id = f"msg_{delivery.id.hex}"
     secrets_in_use = [endpoint.secret]
     if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
@@ -167,7 +171,6 @@ def deliver_due(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utcnow,
-    transport: httpx.BaseTransport | None = None,
     rng: random.Random | None = None,
 ) -> DeliveryReport:
     """One pass: claim a batch of due deliveries, send them, record what happened."""
@@ -181,11 +184,8 @@ def deliver_due(
     report = DeliveryReport()
     if not outgoing:
         return report
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds, connect=settings.webhook_connect_timeout_seconds)
-    with (
-        httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client,
-        ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool,
-    ):
+    client = _client(settings.webhook_timeout_seconds, settings.webhook_connect_timeout_seconds)
+    with ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool:
         attempts = list(pool.map(lambda o: _send(client, o, settings.is_production), outgoing))
     with db.transaction() as session:
         finished = clock()
@@ -194,16 +194,11 @@ def deliver_due(
     return report
 
 
-def _new_client(total: float, connect: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    timeout = httpx.Timeout(total, connect=connect)
-    limits = httpx.Limits(max_connections=PARALLEL_SENDS * 4, max_keepalive_connections=PARALLEL_SENDS * 2)
-    return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, limits=limits)
-
-
 @lru_cache(maxsize=4)
 def _client(total: float, connect: float) -> httpx.Client:
     """One pooled client per process: keep-alive connections and one TLS context across ticks."""
-    return _new_client(total, connect)
+    limits = httpx.Limits(max_connections=PARALLEL_SENDS * 4, max_keepalive_connections=PARALLEL_SENDS * 2)
+    return httpx.Client(timeout=httpx.Timeout(total, connect=connect), follow_redirects=False, limits=limits)
 
 
 def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: bool) -> list[Outgoing]:
@@ -222,9 +217,9 @@ def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: boo
     for row in rows:
         endpoint = endpoints[row.endpoint_id]
         if not endpoint.enabled:
-            row.next_attempt_at = None  # parked until the endpoint is enabled again
-            row.status = "dead"
-            row.last_error = "endpoint disabled"
+            # Parked, not dead: enabling the endpoint again puts these back in the queue.
+            row.next_attempt_at = None
+            row.last_error = PARKED
             session.add(row)
             continue
         outgoing.append(_outgoing(row, endpoint, now))

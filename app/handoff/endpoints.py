@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, delete, or_, select, update
 
-from app.errors import NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.handoff.outbox import EVENT_TYPES
 from app.handoff.signing import new_secret
 from app.handoff.ssrf import check_webhook_url
@@ -102,6 +103,10 @@ def get_endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     return endpoint
 
 
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at))).all())
+
+
 def create_endpoint(session: Session, body: WebhookCreate, *, production: bool) -> WebhookEndpoint:
     check_webhook_url(body.url, production=production)
     endpoint = WebhookEndpoint(secret=new_secret(), **body.model_dump())
@@ -121,10 +126,24 @@ def update_endpoint(
             setattr(endpoint, name, value)
     if changes.get("enabled"):
         endpoint.consecutive_dead, endpoint.disabled_reason = 0, None
+        _resume_parked(session, endpoint)
     endpoint.updated_at = utcnow()
     session.add(endpoint)
     session.flush()
     return endpoint
+
+
+def _resume_parked(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Deliveries claimed while the endpoint was disabled go out again, with their webhook-id."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.endpoint_id) == endpoint.id,
+            col(WebhookDelivery.status) == "pending",
+            col(WebhookDelivery.next_attempt_at).is_(None),
+        )
+        .values(next_attempt_at=utcnow(), last_error=None)
+    )
 
 
 def rotate_secret(session: Session, endpoint: WebhookEndpoint) -> str:
@@ -145,18 +164,25 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     session.flush()
 
 
+def _require_enabled(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.enabled:
+        raise Conflict("the webhook endpoint is disabled; enable it (PATCH enabled: true) before re-sending")
+
+
 def retry_delivery(session: Session, delivery_id: uuid.UUID) -> WebhookDelivery:
+    """Send one delivery again now (a delivered one too: the receiver may have lost it)."""
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         raise NotFound("webhook delivery", delivery_id)
-    if delivery.status != "delivered":
-        delivery.status, delivery.next_attempt_at = "pending", utcnow()
-        session.add(delivery)
-        session.flush()
+    _require_enabled(get_endpoint(session, delivery.endpoint_id))
+    delivery.status, delivery.next_attempt_at = "pending", utcnow()
+    session.add(delivery)
+    session.flush()
     return delivery
 
 
 def replay_dead(session: Session, endpoint: WebhookEndpoint) -> int:
+    _require_enabled(endpoint)
     result = session.execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.endpoint_id) == endpoint.id, col(WebhookDelivery.status) == "dead")
@@ -165,8 +191,32 @@ def replay_dead(session: Session, endpoint: WebhookEndpoint) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def deliveries(session: Session, endpoint: WebhookEndpoint, status: str | None, limit: int) -> list[WebhookDelivery]:
+def delivery_cursor(delivery: WebhookDelivery) -> str:
+    return base64.urlsafe_b64encode(f"{delivery.created_at.isoformat()}|{delivery.id}".encode()).decode()
+
+
+def _after_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, delivery_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(delivery_id)
+    except ValueError as exc:
+        raise InvalidInput(["query", "cursor"], "not a cursor from a previous page") from exc
+
+
+def deliveries(
+    session: Session, endpoint: WebhookEndpoint, status: str | None, limit: int, cursor: str | None = None
+) -> list[WebhookDelivery]:
+    """Newest first, keyset-paginated on (created_at, id)."""
     statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
     if status:
         statement = statement.where(WebhookDelivery.status == status)
-    return list(session.exec(statement.order_by(col(WebhookDelivery.created_at).desc()).limit(limit)).all())
+    if cursor:
+        created, delivery_id = _after_cursor(cursor)
+        statement = statement.where(
+            or_(
+                col(WebhookDelivery.created_at) < created,
+                (col(WebhookDelivery.created_at) == created) & (col(WebhookDelivery.id) < delivery_id),
+            )
+        )
+    ordered = statement.order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc())
+    return list(session.exec(ordered.limit(limit)).all())

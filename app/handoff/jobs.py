@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.db import Database
-from app.handoff.sales import breached_mqls, flag_sla_breach
+from app.handoff.sales import flag_sla_breach, unflagged_breaches
 from app.settings import Settings
 from app.types import utcnow
 
@@ -18,7 +18,7 @@ def sla_job(db: Database, settings: Settings, clock: Callable[[], datetime] = ut
     """Flag each MQL left without a sales decision past the SLA, once per episode."""
     now = clock()
     with db.transaction() as session:
-        leads = breached_mqls(session, settings, now)
+        leads = unflagged_breaches(session, settings, now)
         for lead in leads:
             flag_sla_breach(session, settings, lead, now)
     if leads:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.events import SalesRejected, publish
 from app.handoff.outbox import queue_webhook
 from app.handoff.payloads import lead_summary
@@ -177,20 +180,25 @@ def assign_owner(session: Session, lead: Lead) -> str | None:
     return rep.email
 
 
-def breached_mqls(session: Session, settings: Settings, now: datetime) -> list[Lead]:
-    """MQLs waiting longer than the SLA without a decision and not yet flagged this episode."""
+def _overdue(settings: Settings, now: datetime) -> SelectOfScalar[Lead]:
     deadline = now - timedelta(hours=settings.sal_sla_hours)
-    waiting = select(Lead).where(Lead.lifecycle_stage == LifecycleStage.mql, col(Lead.became_mql_at) < deadline)
-    breached = []
-    for lead in session.exec(waiting.limit(500)).all():
-        flagged = select(Event.id).where(
-            Event.lead_id == lead.id,
-            Event.type == "sla_breached",
-            col(Event.occurred_at) >= lead.became_mql_at,
-        )
-        if session.exec(flagged).first() is None:
-            breached.append(lead)
-    return breached
+    return select(Lead).where(Lead.lifecycle_stage == LifecycleStage.mql, col(Lead.became_mql_at) < deadline)
+
+
+def breached_mqls(session: Session, settings: Settings, now: datetime, limit: int = 500) -> list[Lead]:
+    """MQLs waiting longer than the SLA without a decision, longest wait first (the UI's flag)."""
+    statement = _overdue(settings, now).order_by(col(Lead.became_mql_at)).limit(limit)
+    return list(session.exec(statement).all())
+
+
+def unflagged_breaches(session: Session, settings: Settings, now: datetime, limit: int = 500) -> list[Lead]:
+    """Breaching MQLs whose current episode has no `sla_breached` event yet."""
+    episode = col(Event.properties)["episode"].as_integer()
+    flagged = select(Event.id).where(
+        Event.lead_id == Lead.id, Event.type == "sla_breached", episode == Lead.mql_episode
+    )
+    statement = _overdue(settings, now).where(~flagged.exists()).order_by(col(Lead.became_mql_at)).limit(limit)
+    return list(session.exec(statement).all())
 
 
 def flag_sla_breach(session: Session, settings: Settings, lead: Lead, now: datetime) -> None:
@@ -212,5 +220,60 @@ def flag_sla_breach(session: Session, settings: Settings, lead: Lead, now: datet
     )
 
 
+class SalesRepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str | None = Field(default=None, max_length=200)
+    countries: list[str] = Field(
+        default_factory=list, max_length=300, description="territory: ISO country codes; empty = any country"
+    )
+    active: bool = True
+
+
+class SalesRepUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    countries: list[str] | None = Field(default=None, max_length=300)
+    active: bool | None = None
+
+
 def sales_reps(session: Session) -> list[SalesRep]:
     return list(session.exec(select(SalesRep).order_by(col(SalesRep.email))).all())
+
+
+def get_rep(session: Session, rep_id: uuid.UUID) -> SalesRep:
+    rep = session.get(SalesRep, rep_id)
+    if rep is None:
+        raise NotFound("sales rep", rep_id)
+    return rep
+
+
+def create_rep(session: Session, body: SalesRepIn) -> SalesRep:
+    rep = SalesRep(**body.model_dump() | {"email": body.email.lower(), "countries": _countries(body.countries)})
+    session.add(rep)
+    try:
+        with session.begin_nested():  # the unique email decides, also between concurrent requests
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a sales rep {rep.email} already exists") from exc
+    return rep
+
+
+def update_rep(session: Session, rep: SalesRep, body: SalesRepUpdate) -> SalesRep:
+    """Rename, change the territory, or deactivate (an inactive rep gets no new MQLs)."""
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes:
+        rep.name = body.name
+    if body.countries is not None:
+        rep.countries = _countries(body.countries)
+    if body.active is not None:
+        rep.active = body.active
+    session.add(rep)
+    session.flush()
+    return rep
+
+
+def _countries(codes: list[str]) -> list[str]:
+    return sorted({code.strip().upper() for code in codes if code.strip()})

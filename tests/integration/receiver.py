@@ -60,12 +60,15 @@ class Receiver:
                 if reply.delay:
                     time.sleep(reply.delay)
                 headers["x-answered"] = "2xx" if 200 <= reply.status < 300 else str(reply.status)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the sender timed out and hung up, as it should
 
             def log_message(self, *args: object) -> None:
                 return
