@@ -14,19 +14,20 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+import httpcore
 import httpx
 from sqlmodel import Session, col, select
 
 from app.db import Database, sqlite_claim_lock
 from app.handoff.backoff import is_retryable, next_attempt, parse_retry_after
 from app.handoff.signing import signature_header
-from app.handoff.ssrf import unsafe_reason
+from app.handoff.ssrf import PublicAddressesOnly, unsafe_reason
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.scheduler import stopping
 from app.settings import Settings
@@ -122,18 +123,17 @@ def _send(client: httpx.Client, outgoing: Outgoing, production: bool) -> Attempt
 
 
 def _record(
-    session: Session,
     settings: Settings,
     attempt: Attempt,
+    delivery: WebhookDelivery | None,
+    endpoints: dict[uuid.UUID, WebhookEndpoint],
     now: datetime,
     report: DeliveryReport,
     rng: random.Random | None,
 ) -> None:
-    delivery = session.get(WebhookDelivery, attempt.delivery_id)
     if delivery is None or delivery.status != "pending":
-        return
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    assert endpoint is not None
+        return  # deleted with its endpoint, or re-sent by hand meanwhile
+    endpoint = endpoints[delivery.endpoint_id]
     delivery.attempts += 1
     delivery.last_status_code, delivery.last_response_excerpt = attempt.status_code, attempt.excerpt
     delivery.last_error = attempt.error
@@ -141,21 +141,19 @@ def _record(
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
         endpoint.consecutive_dead = 0
         report.delivered += 1
-    else:
-        retry_at = (
-            next_attempt(delivery.attempts, now, parse_retry_after(attempt.retry_after, now), rng)
-            if is_retryable(attempt.status_code)
-            else None
-        )
-        if retry_at is not None:
-            delivery.next_attempt_at = retry_at
-            report.retrying += 1
-        else:
-            delivery.status, delivery.next_attempt_at = "dead", None
-            report.dead += 1
-            _count_dead(endpoint, settings)
-    session.add(delivery)
-    session.add(endpoint)
+        return
+    retry_at = (
+        next_attempt(delivery.attempts, now, parse_retry_after(attempt.retry_after, now), rng)
+        if is_retryable(attempt.status_code)
+        else None
+    )
+    if retry_at is not None:
+        delivery.next_attempt_at = retry_at
+        report.retrying += 1
+        return
+    delivery.status, delivery.next_attempt_at = "dead", None
+    report.dead += 1
+    _count_dead(endpoint, settings)
 
 
 def _count_dead(endpoint: WebhookEndpoint, settings: Settings) -> None:
@@ -184,35 +182,51 @@ def deliver_due(
     report = DeliveryReport()
     if not outgoing:
         return report
-    client = _client(settings.webhook_timeout_seconds, settings.webhook_connect_timeout_seconds)
+    client = _client(settings.webhook_timeout_seconds, settings.webhook_connect_timeout_seconds, settings.is_production)
     with ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool:
         attempts = list(pool.map(lambda o: _send(client, o, settings.is_production), outgoing))
     with db.transaction() as session:
         finished = clock()
+        rows, endpoints = _load(session, [attempt.delivery_id for attempt in attempts])
         for attempt in attempts:
-            _record(session, settings, attempt, finished, report, rng)
+            _record(settings, attempt, rows.get(attempt.delivery_id), endpoints, finished, report, rng)
     return report
 
 
+def _load(
+    session: Session, delivery_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, WebhookDelivery], dict[uuid.UUID, WebhookEndpoint]]:
+    """The batch's rows and their endpoints, one query each."""
+    rows = session.exec(select(WebhookDelivery).where(col(WebhookDelivery.id).in_(delivery_ids))).all()
+    return {row.id: row for row in rows}, _endpoints_of(session, rows)
+
+
+def _endpoints_of(session: Session, rows: Sequence[WebhookDelivery]) -> dict[uuid.UUID, WebhookEndpoint]:
+    if not rows:
+        return {}
+    ids = {row.endpoint_id for row in rows}
+    return {e.id: e for e in session.exec(select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(ids))).all()}
+
+
 @lru_cache(maxsize=4)
-def _client(total: float, connect: float) -> httpx.Client:
+def _client(total: float, connect: float, production: bool) -> httpx.Client:
     """One pooled client per process: keep-alive connections and one TLS context across ticks."""
     limits = httpx.Limits(max_connections=PARALLEL_SENDS * 4, max_keepalive_connections=PARALLEL_SENDS * 2)
-    return httpx.Client(timeout=httpx.Timeout(total, connect=connect), follow_redirects=False, limits=limits)
+    transport = httpx.HTTPTransport(limits=limits)
+    if production:
+        # httpx has no public hook for the network backend; its connection pool takes one.
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            network_backend=PublicAddressesOnly(),
+        )
+    return httpx.Client(timeout=httpx.Timeout(total, connect=connect), follow_redirects=False, transport=transport)
 
 
 def _prepare(session: Session, settings: Settings, now: datetime, is_sqlite: bool) -> list[Outgoing]:
     rows = _claim(session, settings, now, is_sqlite)
-    endpoints = (
-        {
-            e.id: e
-            for e in session.exec(
-                select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_({r.endpoint_id for r in rows}))
-            ).all()
-        }
-        if rows
-        else {}
-    )
+    endpoints = _endpoints_of(session, rows)
     outgoing = []
     for row in rows:
         endpoint = endpoints[row.endpoint_id]

@@ -198,7 +198,9 @@ def unflagged_breaches(session: Session, settings: Settings, now: datetime, limi
         Event.lead_id == Lead.id, Event.type == "sla_breached", episode == Lead.mql_episode
     )
     statement = _overdue(settings, now).where(~flagged.exists()).order_by(col(Lead.became_mql_at)).limit(limit)
-    return list(session.exec(statement).all())
+    # Workers running the job at the same moment skip each other's leads (PostgreSQL; SQLite
+    # has one writer anyway); the event's idempotency key is the backstop.
+    return list(session.exec(statement.with_for_update(skip_locked=True, of=Lead)).all())
 
 
 def flag_sla_breach(session: Session, settings: Settings, lead: Lead, now: datetime) -> None:
@@ -211,6 +213,7 @@ def flag_sla_breach(session: Session, settings: Settings, lead: Lead, now: datet
         "sla_breached",
         {"episode": lead.mql_episode, "hours_waiting": waited, "owner": lead.owner},
         occurred_at=now,
+        idempotency_key=f"sla_breached:{lead.id}:{lead.mql_episode}",
     )
     queue_webhook(
         session,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+import httpcore
 
 from app.errors import InvalidInput
 
@@ -44,3 +47,24 @@ def check_webhook_url(url: str, *, production: bool) -> None:
     reason = unsafe_reason(url, production=production)
     if reason:
         raise InvalidInput(["body", "url"], reason)
+
+
+class PublicAddressesOnly(httpcore.SyncBackend):
+    """Connects only to an address it resolved and checked itself, so a DNS answer that
+    changes between the URL check and the connection (rebinding) cannot reach inside."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = _resolved_addresses(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"host {host} does not resolve") from exc
+        if not addresses or any(_is_internal(address) for address in addresses):
+            raise httpcore.ConnectError(f"host {host} resolves to a private, loopback or link-local address")
+        return super().connect_tcp(min(addresses), port, timeout, local_address, socket_options)

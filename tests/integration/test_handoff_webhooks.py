@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Event, WebhookDelivery
+from app.handoff import ssrf
+from app.handoff.outbox import queue_webhook
+from app.handoff.signing import new_secret
+from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.nurture.compose import unsubscribe_url
 from app.settings import Settings
 from tests.integration.handoff import Clock, deliver, fast, make_mqls, register, serving_receiver
@@ -324,3 +327,20 @@ def test_handed_off_event_is_on_the_timeline_once_per_episode(
     make_mqls(client, anon, 1)
     with db.transaction() as session:
         assert len(session.exec(select(Event).where(Event.type == "handed_off")).all()) == 1
+
+
+def test_in_production_a_name_rebound_to_loopback_after_the_check_gets_nothing(
+    db: Database, settings: Settings, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.start()
+    answers = iter([{"93.184.215.14"}, {"127.0.0.1"}])  # public when checked, loopback when connecting
+    monkeypatch.setattr(ssrf, "_resolved_addresses", lambda host, port: next(answers))
+    with db.transaction() as session:
+        endpoint = WebhookEndpoint(url=f"https://rebind.test:{receiver.port}/hooks", events=["*"], secret=new_secret())
+        session.add(endpoint)
+        session.flush()
+        queue_webhook(session, "lead.mql", None, {"lead": {"id": "x"}})
+    deliver(db, settings.model_copy(update={"env": "production"}), Clock())
+    assert receiver.received == []
+    [delivery] = _deliveries(db, "pending")
+    assert "private, loopback or link-local" in (delivery.last_error or "")

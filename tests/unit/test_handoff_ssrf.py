@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import httpcore
 import pytest
 
 from app.handoff import ssrf
-from app.handoff.ssrf import unsafe_reason
+from app.handoff.ssrf import PublicAddressesOnly, unsafe_reason
 
 
 @pytest.fixture
@@ -70,3 +71,17 @@ def test_credentials_in_the_url_are_refused() -> None:
 
 def test_development_allows_a_loopback_receiver() -> None:
     assert unsafe_reason("http://127.0.0.1:8123/hooks", production=False) is None
+
+
+def test_a_name_that_rebinds_to_an_internal_address_after_the_check_is_refused_at_connect(
+    dns: dict[str, set[str]],
+) -> None:
+    assert unsafe_reason("https://crm.example.com/hook", production=True) is None
+    dns["crm.example.com"] = {"127.0.0.1"}  # the attacker's DNS answers differently the second time
+    with pytest.raises(httpcore.ConnectError, match="private, loopback or link-local"):
+        PublicAddressesOnly().connect_tcp("crm.example.com", 443)
+
+
+def test_the_connect_guard_refuses_a_name_that_does_not_resolve(dns: dict[str, set[str]]) -> None:
+    with pytest.raises(httpcore.ConnectError, match="does not resolve"):
+        PublicAddressesOnly().connect_tcp("nowhere.invalid", 443)
