@@ -269,6 +269,10 @@ class RescoreJob(SQLModel, table=True):
     done: int = 0
     total: int = 0
     error: str | None = Field(default=None, max_length=2000)
+    # Resume point and lease: each batch commits its leads and this cursor together, so a job
+    # whose worker died is picked up again where it stopped.
+    last_lead_id: uuid.UUID | None = None
+    heartbeat_at: datetime | None = _ts()
     created_at: datetime = _created_at()
     finished_at: datetime | None = _ts()
 

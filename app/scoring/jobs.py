@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, func, select
 
 from app.db import Database
+from app.errors import NotFound
 from app.models import Event, Lead, RescoreJob
 from app.scoring.model import ScoringModelConfig
 from app.scoring.recompute import recompute
@@ -30,6 +32,7 @@ from app.types import utcnow
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 500
+RESCORE_LEASE = timedelta(minutes=5)
 
 # One statement re-bases every stored score to `now`; reads stay exact either way (decay is
 # applied at read time), this keeps stored numbers meaningful for lists and SQL filters.
@@ -164,43 +167,67 @@ def run_rescore(
     job_id: uuid.UUID,
     progress: Callable[[int, int], None] | None = None,
 ) -> RescoreJob:
-    """Re-score every lead in batches, one transaction per batch; memory stays bounded."""
-    last_id: uuid.UUID | None = None
+    """Re-score every lead in batches, one transaction per batch; memory stays bounded.
+
+    Each batch commits its leads with the job's cursor, so a run that dies resumes exactly
+    where it stopped (replaying a lead is harmless anyway: the result is the same).
+    """
     while True:
         with db.transaction() as session:
-            job = session.get(RescoreJob, job_id)
-            assert job is not None
-            statement = select(Lead).where(col(Lead.erased_at).is_(None))
-            if last_id is not None:
-                statement = statement.where(col(Lead.id) > last_id)
-            leads = list(session.exec(statement.order_by(col(Lead.id)).limit(RESCORE_BATCH)).all())
-            if leads:
-                _rescore_batch(session, settings, leads, utcnow())
-                last_id = leads[-1].id
-            job.done = min(job.total, job.done + len(leads)) if leads else job.total
-            job.state = "running" if leads else "done"
-            job.finished_at = None if leads else utcnow()
-            session.add(job)
+            job = _rescore_step(session, settings, job_id)
         if progress:
             progress(job.done, job.total)
-        if not leads:
+        if job.state == "done":
             return job
 
 
-def rescore_job(db: Database, settings: Settings) -> None:
-    """Scheduler tick: claim one queued re-score job and run it to the end."""
+def _rescore_step(session: Session, settings: Settings, job_id: uuid.UUID) -> RescoreJob:
+    job = session.get(RescoreJob, job_id, with_for_update=True)  # one runner per batch
+    if job is None:
+        raise NotFound("re-score job", job_id)
+    statement = select(Lead).where(col(Lead.erased_at).is_(None))
+    if job.last_lead_id is not None:
+        statement = statement.where(col(Lead.id) > job.last_lead_id)
+    leads = list(session.exec(statement.order_by(col(Lead.id)).limit(RESCORE_BATCH)).all())
+    now = utcnow()
+    if leads:
+        _rescore_batch(session, settings, leads, now)
+        job.last_lead_id, job.done, job.state = leads[-1].id, min(job.total, job.done + len(leads)), "running"
+    else:
+        job.done, job.state, job.finished_at = job.total, "done", now
+    job.heartbeat_at = now
+    session.add(job)
+    return job
+
+
+def _claim_rescore(db: Database, now: datetime) -> uuid.UUID | None:
+    """A queued job, or a running one whose worker stopped renewing its lease."""
     with db.transaction() as session:
-        statement = select(RescoreJob).where(RescoreJob.state == "queued").order_by(col(RescoreJob.created_at))
+        abandoned = (col(RescoreJob.state) == "running") & (col(RescoreJob.heartbeat_at) < now - RESCORE_LEASE)
+        statement = select(RescoreJob).where((col(RescoreJob.state) == "queued") | abandoned)
         if not db.is_sqlite:
             statement = statement.with_for_update(skip_locked=True)
-        job = session.exec(statement.limit(1)).first()
+        job = session.exec(statement.order_by(col(RescoreJob.created_at)).limit(1)).first()
         if job is None:
-            return
-        job.state = "running"
+            return None
+        job.state, job.heartbeat_at = "running", now
         session.add(job)
-        job_id = job.id
+        return job.id
+
+
+def rescore_job(db: Database, settings: Settings) -> None:
+    """Scheduler tick: claim one re-score job and run it to the end.
+
+    A database outage leaves the job running with a stale lease, so a later tick resumes it;
+    any other error marks it failed.
+    """
+    job_id = _claim_rescore(db, utcnow())
+    if job_id is None:
+        return
     try:
         run_rescore(db, settings, job_id)
+    except OperationalError:
+        raise
     except Exception as exc:
         with db.transaction() as session:
             failed = session.get(RescoreJob, job_id)

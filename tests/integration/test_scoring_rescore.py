@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.db import Database
-from app.models import Event, Lead
+from app.models import Event, Lead, RescoreJob
+from app.scoring import jobs
 from app.scoring.jobs import rebase_engagement, rescore_job, run_rescore
 from app.settings import Settings
 from app.types import utcnow
@@ -47,6 +48,33 @@ def test_rescore_applies_a_new_model_to_every_lead_with_progress(
     assert (job.json()["state"], job.json()["total"]) == ("queued", 5)
     rescore_job(db, settings)  # the scheduler's tick claims the queued job
     progress = client.get(f"/api/v1/scoring/rescore/{job.json()['job_id']}").json()
+    assert (progress["state"], progress["done"], progress["total"]) == ("done", 5, 5)
+    assert {lead["fit_score"] for lead in client.get("/api/v1/leads").json()["data"]} == {0}
+
+
+def test_a_rescore_whose_worker_died_resumes_where_it_stopped_once_its_lease_expires(
+    client: TestClient, anon: TestClient, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_form(client)
+    for i in range(5):
+        submit(anon, email=f"r{i}@gmail.com", job_title="Student")
+    model = client.get("/api/v1/scoring/model").json()["model"]
+    model["fit_rules"] = [r for r in model["fit_rules"] if r["id"] not in ("student", "free_mail")]
+    client.put("/api/v1/scoring/model", json=model)
+    job_id = uuid.UUID(client.post("/api/v1/scoring/rescore").json()["job_id"])
+    monkeypatch.setattr(jobs, "RESCORE_BATCH", 2)
+    assert jobs._claim_rescore(db, utcnow()) == job_id
+    with db.transaction() as session:
+        jobs._rescore_step(session, settings, job_id)  # one batch committed, then the worker dies
+    rescore_job(db, settings)  # the lease is still fresh: nobody steals the job
+    assert client.get(f"/api/v1/scoring/rescore/{job_id}").json()["done"] == 2
+    with db.transaction() as session:
+        job = session.get(RescoreJob, job_id)
+        assert job is not None
+        job.heartbeat_at = utcnow() - timedelta(minutes=10)
+        session.add(job)
+    rescore_job(db, settings)
+    progress = client.get(f"/api/v1/scoring/rescore/{job_id}").json()
     assert (progress["state"], progress["done"], progress["total"]) == ("done", 5, 5)
     assert {lead["fit_score"] for lead in client.get("/api/v1/leads").json()["data"]} == {0}
 

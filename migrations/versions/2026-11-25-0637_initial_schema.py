@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c242c7e1fce8
+Revision ID: 0450908aeed2
 Revises:
-Create Date: 2026-11-25 06:28:54.478620
+Create Date: 2026-11-25 06:37:56.143222
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "c242c7e1fce8"
+revision: str = "0450908aeed2"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("last_lead_id", sa.Uuid(), nullable=True),
+        sa.Column("heartbeat_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rescore_job")),
