@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+import uuid
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from app.db import Database
@@ -81,9 +83,7 @@ def _rescore(backend: str, leads: int) -> Result:
         with db.transaction() as session:
             job_id = start_rescore(session).id
             changes_before = _stage_changes(session)
-        started = time.perf_counter()
-        run_rescore(db, settings, job_id)
-        elapsed = time.perf_counter() - started
+        elapsed, interruptions = _run_resuming(db, settings, job_id)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with db.transaction() as session:
             moved = _stage_changes(session) - changes_before
@@ -94,8 +94,39 @@ def _rescore(backend: str, leads: int) -> Result:
         f"{leads:,} leads",
         leads / elapsed,
         "leads/s",
-        note=f"{elapsed:.1f} s; peak RSS {peak:.0f} MiB (+{peak - before:.0f}); {moved:,} stage changes recorded",
+        note=(
+            f"{elapsed:.1f} s; peak RSS {peak:.0f} MiB (+{peak - before:.0f}); {moved:,} stage changes recorded"
+            + (f"; resumed after {interruptions} database outage(s)" if interruptions else "")
+        ),
     )
+
+
+def _run_resuming(db: Database, settings: Settings, job_id: uuid.UUID) -> tuple[float, int]:
+    """Time spent re-scoring, resuming from the job's cursor when PostgreSQL restarts under us
+    (other test runs on this machine restart it); outages are not counted."""
+    elapsed, interruptions = 0.0, 0
+    while True:
+        started = time.perf_counter()
+        try:
+            run_rescore(db, settings, job_id)
+            return elapsed + time.perf_counter() - started, interruptions
+        except OperationalError:
+            elapsed += time.perf_counter() - started
+            interruptions += 1
+            _wait_for_database(db)
+
+
+def _wait_for_database(db: Database) -> None:
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def _stage_changes(session: Session) -> int:

@@ -83,7 +83,9 @@ def _store_page_view(db: Database, settings: Settings, view: dict[str, str]) -> 
         if lead is None:
             session.add(Event(visitor_id=view["vid"], type="page_viewed", properties=properties))
         else:
-            record_event(session, settings, lead, "page_viewed", properties)
+            event = record_event(session, settings, lead, "page_viewed", properties)
+            event.visitor_id = view["vid"]
+            session.add(event)
 
 
 @router.post(

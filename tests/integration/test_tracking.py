@@ -39,13 +39,18 @@ def test_page_views_before_the_form_are_stitched_and_scored(client: TestClient, 
     assert timeline.count("page_viewed") == 1
 
 
-def test_a_known_visitor_s_page_view_goes_straight_to_the_lead(client: TestClient, anon: TestClient) -> None:
+def test_a_known_visitor_s_page_view_goes_straight_to_the_lead(
+    client: TestClient, anon: TestClient, db: Database
+) -> None:
     make_form(client)
     anon.post("/api/v1/forms/funnel-ebook/submissions", json=ANA | {"_ln_vid": VISITOR})
     assert _beacon(anon, PRICING_VIEW | {"url": "https://www.example.com/blog"}) == 204
     lead = lead_by_email(client)
     assert [e["type"] for e in client.get(f"/api/v1/leads/{lead['id']}/timeline").json()].count("page_viewed") == 1
     assert lead["engagement_score"] == pytest.approx(10 + 1, abs=0.01)
+    with db.transaction() as session:
+        view = session.exec(select(Event).where(Event.type == "page_viewed")).one()
+        assert (str(view.lead_id), view.visitor_id) == (lead["id"], VISITOR)
 
 
 def test_beacon_allows_any_origin_without_credentials(anon: TestClient) -> None:
