@@ -90,3 +90,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Rows this transaction already holds a lock on (PostgreSQL), so re-locking can be skipped.
+_LOCKED_KEY = "locked_lead_ids"
+
+
+def note_locked(session: Session, lead_id: object) -> None:
+    session.info.setdefault(_LOCKED_KEY, set()).add(lead_id)
+
+
+def is_locked(session: Session, lead_id: object) -> bool:
+    return lead_id in session.info.get(_LOCKED_KEY, ())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: Any) -> None:
+    # The real transaction or a savepoint ending forgets (cheaper to re-lock than to be wrong);
+    # a flush's internal subtransaction does not.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_LOCKED_KEY, None)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
+from app.models import Event
 from app.settings import Settings
 
 
@@ -39,10 +40,14 @@ class LeadCaptured(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class LeadEventRecorded(DomainEvent):
-    """A timeline event (page view, email click, custom...) was stored for a lead."""
+    """A timeline event (page view, email click, custom...) was added for a lead.
+
+    Subscribers get the row itself, before it is flushed, so what they set on it (points)
+    goes out in the same INSERT.
+    """
 
     lead_id: uuid.UUID
-    event_id: uuid.UUID
+    row: Event = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -82,12 +82,12 @@ def _merge(lead: Lead, intake: Intake, visitor: Visitor, is_new: bool) -> None:
 
 
 def _set_consent(session: Session, settings: Settings, lead: Lead, form: Form, visitor: Visitor) -> None:
+    if lead.consent != Consent.pending:
+        return  # already decided: subscribed stays, and no form post overrides a final no
     suppression = session.get(Suppression, email_hash(lead.email))
-    if suppression is not None and lead.consent == Consent.pending:
+    if suppression is not None:
         # An address erased or bounced before must not be resurrected by a new post.
         target = suppression.reason if suppression.reason in FINAL_CONSENTS else Consent.unsubscribed
-    elif lead.consent in FINAL_CONSENTS or lead.consent == Consent.subscribed:
-        return
     elif form.double_opt_in:
         target = Consent.pending
     else:
@@ -168,6 +168,16 @@ def _queue_emails(
         )
 
 
+def _claim_idempotency_key(session: Session, submission: Submission) -> None:
+    """Store the submission now, so a concurrent request with the same key fails here."""
+    session.add(submission)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise DuplicateIdempotencyKey from exc
+
+
 def capture(
     session: Session,
     settings: Settings,
@@ -189,12 +199,8 @@ def capture(
         attribution=intake.attribution,
         idempotency_key=idempotency_key,
     )
-    session.add(submission)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise DuplicateIdempotencyKey from exc
+    if idempotency_key is not None:
+        _claim_idempotency_key(session, submission)
     lead, is_new = upsert_lead(session, intake.email)
     _merge(lead, intake, visitor, is_new)
     if is_new:
@@ -203,7 +209,6 @@ def capture(
     was_pending = lead.consent == Consent.pending
     _set_consent(session, settings, lead, form, visitor)
     session.add(lead)
-    submission.lead_id = lead.id
     event = record_event(
         session,
         settings,
@@ -223,9 +228,10 @@ def capture(
     needs_confirmation = lead.consent == Consent.pending and form.double_opt_in and (is_new or was_pending)
     _queue_emails(session, settings, lead, form, download_token, needs_confirmation)
     outcome = CaptureOutcome(lead_id=lead.id, submission_id=submission.id, download_token=download_token)
+    submission.lead_id = lead.id
     submission.response = outcome.response()
     session.add(submission)
-    session.flush()
+    session.flush()  # one INSERT (or, when a key was claimed, one UPDATE) with the answer
     publish(
         LeadCaptured(
             session=session,

@@ -39,7 +39,6 @@ def change_consent(
             form_text=(form_text or "")[:2000] or None,
         )
     )
-    session.flush()
     publish(ConsentChanged(session=session, settings=settings, lead_id=lead.id, consent=consent))
 
 

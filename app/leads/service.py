@@ -6,42 +6,59 @@ import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.db import note_locked
 from app.errors import InvalidInput, NotFound
 from app.events import LeadFieldsChanged, publish
 from app.leads.schemas import LeadUpdate
 from app.models import Consent, Lead
 from app.settings import Settings
-from app.types import utcnow
+from app.types import utcnow, uuid7
 
 
-def _insert_ignoring_conflict(session: Session, values: dict[str, object]) -> bool:
-    """INSERT ... ON CONFLICT (email) DO NOTHING; True when this call created the lead."""
-    dialect = session.get_bind().dialect.name
+@cache
+def _upsert_statement(dialect: str) -> Any:
+    """Built once per dialect with bound parameters, so SQLAlchemy compiles it once."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Lead).values(**values).on_conflict_do_nothing(index_elements=["email"])
-    # RETURNING tells insert from conflict on every driver (rowcount may be -1).
-    return session.execute(statement.returning(col(Lead.id))).first() is not None
+    columns = ("id", "email", "consent", "lifecycle_stage", "custom", "engagement_as_of", "created_at", "updated_at")
+    statement = insert(Lead).values({name: bindparam(name) for name in columns})
+    # A no-op update rather than DO NOTHING: it returns (and on PostgreSQL locks) the existing row.
+    statement = statement.on_conflict_do_update(index_elements=["email"], set_={"email": statement.excluded.email})
+    returning = statement.returning(*Lead.__table__.columns)  # type: ignore[attr-defined]
+    return select(Lead).from_statement(returning).execution_options(populate_existing=True)
 
 
 def upsert_lead(session: Session, email: str, lifecycle_stage: str = "lead") -> tuple[Lead, bool]:
     """The lead with this (normalised) email, created if new; safe under concurrency.
 
-    On PostgreSQL the row is locked so concurrent merges into one lead queue up.
+    One round trip: INSERT ... ON CONFLICT (email) DO UPDATE ... RETURNING the row. On
+    PostgreSQL the upsert itself locks the row, so concurrent merges into one lead queue up
+    (and `lock_lead` knows it need not lock again).
     """
-    template = Lead(email=email, consent=Consent.pending, lifecycle_stage=lifecycle_stage)
-    created = _insert_ignoring_conflict(session, template.model_dump())
-    statement = select(Lead).where(Lead.email == email)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    lead = session.exec(statement.execution_options(populate_existing=True)).one()
-    return lead, created
+    now = utcnow()
+    new_id = uuid7()
+    values = {
+        "id": new_id,
+        "email": email,
+        "consent": Consent.pending,
+        "lifecycle_stage": lifecycle_stage,
+        "custom": {},
+        "engagement_as_of": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    statement = _upsert_statement(session.get_bind().dialect.name)
+    lead: Lead = session.execute(statement, values).scalars().one()
+    note_locked(session, lead.id)
+    return lead, lead.id == new_id
 
 
 def get_lead(session: Session, lead_id: uuid.UUID) -> Lead:

@@ -41,8 +41,8 @@ def record_event(
         idempotency_key=idempotency_key,
     )
     session.add(event)
+    publish(LeadEventRecorded(session=session, settings=settings, lead_id=lead.id, row=event))
     session.flush()
-    publish(LeadEventRecorded(session=session, settings=settings, lead_id=lead.id, event_id=event.id))
     return event
 
 

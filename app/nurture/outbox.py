@@ -23,6 +23,5 @@ def queue_transactional_email(session: Session, lead: Lead, *, subject: str, htm
         status="queued",
         next_attempt_at=utcnow(),
     )
-    session.add(message)
-    session.flush()
+    session.add(message)  # written with the rest of the transaction's changes
     return message

@@ -10,10 +10,15 @@ from app.nurture.service import active_sequences, enroll, matches_trigger
 
 
 def _enroll_matching(
-    session: Session, lead: Lead, kind: str, *, form: Form | None = None, stage: str | None = None
+    session: Session,
+    lead: Lead,
+    kinds: tuple[str, ...],
+    *,
+    form: Form | None = None,
+    stage: str | None = None,
 ) -> None:
     for sequence in active_sequences(session):
-        if matches_trigger(sequence, kind, form=form, stage=stage):
+        if any(matches_trigger(sequence, kind, form=form, stage=stage) for kind in kinds):
             enroll(session, sequence, lead)
 
 
@@ -27,8 +32,7 @@ def on_capture(event: LeadCaptured) -> None:
         sequence = event.session.get(Sequence, form.sequence_id)
         if sequence is not None:
             enroll(event.session, sequence, lead)
-    _enroll_matching(event.session, lead, "form_submitted", form=form)
-    _enroll_matching(event.session, lead, "form_kind", form=form)
+    _enroll_matching(event.session, lead, ("form_submitted", "form_kind"), form=form)
 
 
 @subscribe(StageChanged)
@@ -37,11 +41,11 @@ def on_stage_change(event: StageChanged) -> None:
         return
     lead = event.session.get(Lead, event.lead_id)
     if lead is not None:
-        _enroll_matching(event.session, lead, "funnel_stage_entered", stage=event.to_stage)
+        _enroll_matching(event.session, lead, ("funnel_stage_entered",), stage=event.to_stage)
 
 
 @subscribe(SalesRejected)
 def on_sales_rejected(event: SalesRejected) -> None:
     lead = event.session.get(Lead, event.lead_id)
     if lead is not None:
-        _enroll_matching(event.session, lead, "sales_rejected")
+        _enroll_matching(event.session, lead, ("sales_rejected",))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from app.db import is_locked, note_locked
 from app.events import BecameMQL, publish
 from app.leads.stages import set_funnel_stage, set_lifecycle_stage
 from app.leads.timeline import record_event
@@ -100,10 +101,13 @@ def save_model(session: Session, config: ScoringModelConfig) -> ActiveModel:
 def lock_lead(session: Session, lead_id: uuid.UUID) -> Lead | None:
     """The lead row, locked on PostgreSQL: scores are read-modify-write, and two events for
     one lead in concurrent transactions must not overwrite each other's points."""
-    if session.get_bind().dialect.name != "postgresql":
-        return session.get(Lead, lead_id)  # SQLite transactions already take the write lock up front
+    if session.get_bind().dialect.name != "postgresql" or is_locked(session, lead_id):
+        return session.get(Lead, lead_id)  # SQLite transactions take the write lock up front
     session.flush()  # refreshing below must not drop this transaction's pending changes
-    return session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+    lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+    if lead is not None:
+        note_locked(session, lead_id)
+    return lead
 
 
 def current_engagement(lead: Lead, model: ScoringModelConfig, now: datetime | None = None) -> float:

@@ -14,8 +14,8 @@ MAX_STITCHED_EVENTS = 1000
 
 @subscribe(LeadEventRecorded)
 def on_event_recorded(event: LeadEventRecorded) -> None:
-    row = event.session.get(Event, event.event_id)
-    if row is None or row.type in UNSCORED_EVENTS:
+    row = event.row
+    if row.type in UNSCORED_EVENTS:
         return
     lead = lock_lead(event.session, event.lead_id)
     if lead is not None:
