@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.nurture.machine import LIFECYCLE, STAGES
 from app.nurture.schedule import DAYS, parse_duration, zone
 
 
@@ -62,9 +63,23 @@ class BranchStep(BaseModel):
         }
         if len(set(value) & known) != 1:
             raise ValueError(f"give exactly one of: {', '.join(sorted(known))}")
-        if "field" in value and "equals" not in value:
-            raise ValueError("a field condition needs 'equals'")
+        if "field" in value and ("equals" not in value or not str(value["field"]).strip()):
+            raise ValueError("a field condition needs the field's name and 'equals'")
+        _check_condition_value(value)
         return value
+
+
+def _check_condition_value(condition: dict[str, Any]) -> None:
+    """The step machine reads these as numbers and known stages; refuse anything else on save."""
+    for key in ("clicked_step", "opened_step"):
+        if key in condition and (type(condition[key]) is not int or condition[key] < 0):
+            raise ValueError(f"{key} is the number of an email step (0, 1, ...)")
+    if "min_engagement" in condition and type(condition["min_engagement"]) not in (int, float):
+        raise ValueError("min_engagement is a number of points")
+    if "funnel_stage" in condition and condition["funnel_stage"] not in STAGES:
+        raise ValueError(f"funnel_stage is one of {', '.join(STAGES)}")
+    if "lifecycle_stage" in condition and condition["lifecycle_stage"] not in LIFECYCLE:
+        raise ValueError(f"lifecycle_stage is one of {', '.join(LIFECYCLE)}")
 
 
 class ExitStep(BaseModel):

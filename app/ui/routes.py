@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,10 +26,12 @@ from app.handoff.endpoints import WebhookCreate, create_endpoint, deliveries, ge
 from app.handoff.sales import SalesDecision, breached_mqls, decide
 from app.leads.service import LeadFilter, get_lead, list_leads
 from app.leads.timeline import timeline
-from app.models import Enrollment, Sequence, StageChange, WebhookDelivery, WebhookEndpoint
-from app.nurture.schemas import SequenceIn
-from app.nurture.service import create_sequence, get_sequence, sequence_public, set_status
+from app.models import Enrollment, FormKind, Sequence, StageChange, WebhookDelivery, WebhookEndpoint
+from app.nurture.machine import LIFECYCLE, STAGES
+from app.nurture.schemas import SequenceIn, SequencePublic, SequenceUpdate
+from app.nurture.service import create_sequence, get_sequence, sequence_public, set_status, update_sequence
 from app.nurture.stats import sequence_stats
+from app.nurture.templating import SAMPLE_LEAD, check_template, lead_context, render
 from app.pages import templates
 from app.scoring.explain import explain
 from app.scoring.jobs import start_rescore
@@ -37,6 +40,20 @@ from app.scoring.service import active_model, save_model
 from app.types import utcnow
 from app.ui.auth import LoginRequired, UiSession, end_session, read_session, start_session
 from app.ui.charts import bars_svg, funnel_svg
+from app.ui.sequence_form import (
+    DAY_NAMES,
+    SequenceDraft,
+    StepDraft,
+    add_step,
+    describe_duration,
+    draft_from_definition,
+    draft_from_form,
+    field_errors,
+    move_step,
+    remove_step,
+    sequence_payload,
+    starter_draft,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 LOGIN_CSRF = "ln_login_csrf"
@@ -294,46 +311,240 @@ def form_page(request: Request, slug: str, ui: UiDep, session: SessionDep, setti
     )
 
 
-def _sequences_page(
-    request: Request, ui: UiSession, session: SessionDep, *, error: str | None = None, draft: str | None = None
-) -> HTMLResponse:
+@router.get("/sequences", response_class=HTMLResponse)
+def sequences_page(request: Request, ui: UiDep, session: SessionDep) -> HTMLResponse:
     rows = session.exec(select(Sequence).where(Sequence.status != "archived").order_by(col(Sequence.created_at))).all()
+    return page(request, "sequences", ui, sequences=[(s, sequence_stats(session, s.id)) for s in rows])
+
+
+async def posted_fields(request: Request) -> list[tuple[str, str]]:
+    """Every field of the posted editor form (steps are `steps-<n>-<part>`); the routes stay plain `def`s."""
+    form = await request.form()
+    return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+
+
+PostedFields = Annotated[list[tuple[str, str]], Depends(posted_fields)]
+
+
+@dataclass
+class EditorState:
+    """What the editor page shows besides the draft: errors by field, where focus goes, a preview."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    focus: str = ""
+    preview: dict[str, Any] | None = None
+    definition: str | None = None
+    preview_lead: str = ""
+
+
+def _editor(
+    request: Request,
+    ui: UiSession,
+    session: SessionDep,
+    sequence: SequencePublic | None,
+    draft: SequenceDraft,
+    state: EditorState,
+    *,
+    status_code: int = 200,
+    saved: bool = False,
+) -> HTMLResponse:
     return page(
         request,
-        "sequences",
+        "sequence",
         ui,
-        status_code=422 if error else 200,
-        sequences=[(s, sequence_stats(session, s.id)) for s in rows],
-        forms=list_forms(session),
-        error=error,
+        status_code=status_code,
+        sequence=sequence,
+        stats=sequence_stats(session, sequence.id) if sequence else None,
         draft=draft,
+        errors=state.errors,
+        focus=state.focus,
+        preview=state.preview,
+        preview_lead=state.preview_lead,
+        definition=state.definition or json.dumps(sequence_payload(draft), indent=2),
+        saved=saved,
+        action=f"/ui/sequences/{sequence.id}" if sequence else "/ui/sequences",
+        forms=list_forms(session),
+        leads=list_leads(session, LeadFilter(), 50, None)[0],
+        form_kinds=[kind.value for kind in FormKind],
+        funnel_stages=list(STAGES),
+        lifecycle_stages=LIFECYCLE,
+        day_names=DAY_NAMES,
+        timezones=COMMON_TIMEZONES,
+        describe_duration=describe_duration,
     )
 
 
-@router.get("/sequences", response_class=HTMLResponse)
-def sequences_page(request: Request, ui: UiDep, session: SessionDep) -> HTMLResponse:
-    return _sequences_page(request, ui, session)
+COMMON_TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Madrid",
+    "Europe/Lisbon",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
+@router.get("/sequences/new", response_class=HTMLResponse)
+def sequence_new(request: Request, ui: UiDep, session: SessionDep) -> HTMLResponse:
+    return _editor(request, ui, session, None, starter_draft(), EditorState(focus="name"))
 
 
 @router.post("/sequences", response_model=None)
 def sequences_create(
-    request: Request, ui: UiDep, session: SessionDep, csrf: CsrfField, definition: Annotated[str, Form()]
+    request: Request, ui: UiDep, session: SessionDep, settings: SettingsDep, csrf: CsrfField, fields: PostedFields
 ) -> Response:
     ui.check_csrf(csrf)
     ui.require_role("marketer")
-    try:
-        sequence = create_sequence(session, SequenceIn.model_validate(json.loads(definition)))
-    except (ValueError, ValidationError, DomainError) as exc:
-        return _sequences_page(request, ui, session, error=problem(exc), draft=definition)
-    return RedirectResponse(f"/ui/sequences/{sequence.id}", status_code=303)
+    return _submit(request, ui, session, settings, None, fields)
 
 
 @router.get("/sequences/{sequence_id}", response_class=HTMLResponse)
-def sequence_page(request: Request, sequence_id: uuid.UUID, ui: UiDep, session: SessionDep) -> HTMLResponse:
-    sequence = get_sequence(session, sequence_id)
-    return page(
-        request, "sequence", ui, sequence=sequence_public(session, sequence), stats=sequence_stats(session, sequence.id)
+def sequence_page(
+    request: Request, sequence_id: uuid.UUID, ui: UiDep, session: SessionDep, saved: bool = False
+) -> HTMLResponse:
+    sequence = sequence_public(session, get_sequence(session, sequence_id))
+    draft = draft_from_definition(sequence.model_dump(mode="json"))
+    return _editor(request, ui, session, sequence, draft, EditorState(), saved=saved)
+
+
+@router.post("/sequences/{sequence_id}", response_model=None)
+def sequence_save(
+    request: Request,
+    sequence_id: uuid.UUID,
+    ui: UiDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf: CsrfField,
+    fields: PostedFields,
+) -> Response:
+    ui.check_csrf(csrf)
+    ui.require_role("marketer")
+    return _submit(request, ui, session, settings, sequence_public(session, get_sequence(session, sequence_id)), fields)
+
+
+def _submit(
+    request: Request,
+    ui: UiSession,
+    session: SessionDep,
+    settings: SettingsDep,
+    sequence: SequencePublic | None,
+    fields: list[tuple[str, str]],
+) -> Response:
+    """One editor post: `op` saves, or changes the draft (add, move, remove, preview, load JSON) and shows it again."""
+    posted = dict(fields)
+    op, _, argument = posted.get("op", "save").partition(":")
+    draft = draft_from_form(fields)
+    preview_lead = posted.get("preview_lead", "")
+    if op == "save":
+        try:
+            saved = _save(session, sequence, sequence_payload(draft))
+        except (ValidationError, InvalidInput) as exc:
+            error = InvalidInput.from_pydantic(exc) if isinstance(exc, ValidationError) else exc
+            detail = error.detail if isinstance(error.detail, list) else [{"loc": [], "msg": str(error.detail)}]
+            state = EditorState(errors=field_errors(detail), focus="sequence-error", preview_lead=preview_lead)
+            return _editor(request, ui, session, sequence, draft, state, status_code=422)
+        return RedirectResponse(f"/ui/sequences/{saved.id}?saved=true", status_code=303)
+    if op == "json":
+        return _load_json(request, ui, session, sequence, draft, posted.get("definition", ""))
+    index = int(argument) if argument.isdigit() else -1
+    if op == "preview" and 0 <= index < len(draft.steps):
+        state = _preview(session, settings, draft.steps[index], index, preview_lead)
+        return _editor(request, ui, session, sequence, draft, state)
+    draft, focus = _edit(draft, op, index, posted.get("new_step_kind", "email"))
+    return _editor(request, ui, session, sequence, draft, EditorState(focus=focus, preview_lead=preview_lead))
+
+
+def _save(session: SessionDep, sequence: SequencePublic | None, payload: dict[str, Any]) -> Sequence:
+    """Through the API's own service functions, so the API's validator has the last word."""
+    if sequence is None:
+        return create_sequence(session, SequenceIn.model_validate(payload))
+    body = SequenceUpdate.model_validate(payload)
+    if body.steps is not None and [s.model_dump(mode="json", by_alias=True) for s in body.steps] == sequence.steps:
+        # Unchanged steps must not start a new version: running leads would gain nothing.
+        body = SequenceUpdate.model_validate({k: v for k, v in payload.items() if k != "steps"})
+    return update_sequence(session, get_sequence(session, sequence.id), body)
+
+
+def _edit(draft: SequenceDraft, op: str, index: int, new_kind: str) -> tuple[SequenceDraft, str]:
+    """Apply an editing button to the draft; returns it with the id of the control to focus next."""
+    last = len(draft.steps) - 1
+    if op == "add":
+        draft = add_step(draft, new_kind)
+        first = {"email": "subject", "wait": "duration", "branch": "condition"}.get(draft.steps[-1].type, "remove")
+        return draft, f"steps-{len(draft.steps) - 1}-{first}"
+    if op == "up" and 0 < index <= last:
+        return move_step(draft, index, -1), f"steps-{index - 1}-{'up' if index - 1 > 0 else 'down'}"
+    if op == "down" and 0 <= index < last:
+        return move_step(draft, index, 1), f"steps-{index + 1}-{'down' if index + 1 < last else 'up'}"
+    if op == "remove" and 0 <= index <= last:
+        return remove_step(draft, index), "new_step_kind"
+    return draft, ""
+
+
+def _load_json(
+    request: Request,
+    ui: UiSession,
+    session: SessionDep,
+    sequence: SequencePublic | None,
+    draft: SequenceDraft,
+    definition: str,
+) -> HTMLResponse:
+    """The advanced path: a pasted JSON definition replaces the draft (saved with the usual button)."""
+    try:
+        parsed = json.loads(definition)
+        if not isinstance(parsed, dict):
+            raise ValueError('the definition is a JSON object such as {"name": ..., "steps": [...]}')
+    except ValueError as exc:
+        state = EditorState(
+            errors={"definition": [f"not valid JSON: {exc}"]}, focus="definition", definition=definition
+        )
+        return _editor(request, ui, session, sequence, draft, state, status_code=422)
+    return _editor(request, ui, session, sequence, draft_from_definition(parsed), EditorState(focus="name"))
+
+
+def _preview(session: SessionDep, settings: SettingsDep, step: StepDraft, index: int, lead_id: str) -> EditorState:
+    """The draft's email step rendered for a chosen lead (or the sample lead), before it is saved."""
+    focus = f"steps-{index}-preview"
+    problems = {
+        f"steps-{index}-{part}": [problem.message]
+        for part in ("subject", "html", "text")
+        if (problem := check_template(getattr(step, part), html=part == "html"))
+    }
+    if problems:
+        return EditorState(errors=problems, focus=focus, preview_lead=lead_id)
+    lead = get_lead(session, uuid.UUID(lead_id)) if _is_uuid(lead_id) else None
+    context = {
+        "lead": lead_context(lead) if lead else SAMPLE_LEAD,
+        "sender": {"name": settings.email_from, "address": settings.postal_address},
+    }
+    return EditorState(
+        focus=focus,
+        preview_lead=lead_id,
+        preview={
+            "index": index,
+            "for": lead.email if lead else "the sample lead",
+            "subject": render(step.subject, context, html=False),
+            "html": render(step.html, context, html=True),
+            "text": render(step.text, context, html=False),
+        },
     )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @router.post("/sequences/{sequence_id}/{action}")

@@ -103,12 +103,137 @@ def test_create_user_refuses_weak_passwords_and_duplicates(db: Database) -> None
         create_user(session, "MARKETER@example.com", "correct horse battery", "marketer")
 
 
-def test_sequence_json_errors_are_shown_and_the_draft_kept(anon: TestClient, db: Database) -> None:
+def _editor_fields(csrf: str, **overrides: str) -> dict[str, str]:
+    """The step editor's form for an email, a wait and a second email, as a browser posts it."""
+    return {
+        "csrf_token": csrf,
+        "name": "Welcome",
+        "trigger_type": "form_submitted",
+        "trigger_form": "",
+        "goal": "became_mql",
+        "reentry": "never",
+        "steps-0-type": "email",
+        "steps-0-subject": "Hi {{ lead.first_name }}",
+        "steps-0-html": "<p>Hi {{ lead.first_name }}</p>",
+        "steps-0-text": "Hi {{ lead.first_name }}",
+        "steps-1-type": "wait",
+        "steps-1-duration": "3 days",
+        "steps-2-type": "email",
+        "steps-2-subject": "A case study for {{ lead.company }}",
+        "steps-2-html": "<p>Read it</p>",
+        "steps-2-text": "Read it",
+        "op": "save",
+    } | overrides
+
+
+def test_the_step_editor_saves_what_the_json_api_would(anon: TestClient, client: TestClient, db: Database) -> None:
     _user(db)
     csrf = _login(anon)
-    answer = anon.post("/ui/sequences", data={"definition": '{"name": "x", "steps": []}', "csrf_token": csrf})
+    answer = anon.post("/ui/sequences", data=_editor_fields(csrf))
+    assert answer.status_code == 303, answer.text
+    [saved] = client.get("/api/v1/sequences").json()
+    assert saved["name"] == "Welcome"
+    assert saved["trigger"] == {"type": "form_submitted", "form": None, "kind": None, "stage": None}
+    assert saved["exit_when"] == ["became_mql"]
+    assert [s["type"] for s in saved["steps"]] == ["email", "wait", "email"]
+    assert saved["steps"][1] == {"type": "wait", "duration": "P3D", "until_send_window": False}
+    assert answer.headers["location"] == f"/ui/sequences/{saved['id']}?saved=true"
+    assert "Saved (version 1)" in anon.get(answer.headers["location"]).text
+
+
+def test_a_template_error_is_shown_on_its_step_and_the_draft_kept(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    answer = anon.post("/ui/sequences", data=_editor_fields(csrf, **{"steps-2-html": "<p>{{ lead.first_name </p>"}))
     assert answer.status_code == 422
     assert 'id="sequence-error"' in answer.text
-    assert "&#34;name&#34;: &#34;x&#34;" in answer.text or '"name": "x"' in answer.text
-    broken = anon.post("/ui/sequences", data={"definition": "{not json", "csrf_token": csrf})
+    error = re.search(r'<p class="error" id="steps-2-html-error">([^<]*)</p>', answer.text)
+    assert error
+    assert "line 1" in error.group(1)
+    assert "&lt;p&gt;{{ lead.first_name &lt;/p&gt;</textarea>" in answer.text
+    assert 'value="A case study for {{ lead.company }}"' in answer.text
+
+
+def test_branch_conditions_are_checked_by_the_api_validator(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    branch = {
+        "steps-3-type": "branch",
+        "steps-3-condition": "funnel_stage",
+        "steps-3-cond_funnel_stage": "",
+        "steps-3-then": "0",
+        "steps-3-else": "",
+    }
+    answer = anon.post("/ui/sequences", data=_editor_fields(csrf, **branch))
+    assert answer.status_code == 422
+    assert 'id="steps-3-condition-error"' in answer.text
+    assert 'id="steps-3-else-error"' in answer.text
+
+
+def test_editor_buttons_change_the_draft_without_saving(anon: TestClient, client: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    added = anon.post("/ui/sequences", data=_editor_fields(csrf, op="add", new_step_kind="exit"))
+    assert added.status_code == 200
+    assert "Step 3 · Exit" in added.text
+    moved = anon.post("/ui/sequences", data=_editor_fields(csrf, op="up:1"))
+    assert re.search(r'id="steps-0-duration"[^>]*value="3 days"', moved.text)
+    assert 'id="steps-1-subject" name="steps-1-subject" value="Hi {{ lead.first_name }}"' in moved.text
+    removed = anon.post("/ui/sequences", data=_editor_fields(csrf, op="remove:1"))
+    assert "steps-2-" not in removed.text
+    assert client.get("/api/v1/sequences").json() == []
+
+
+def test_preview_renders_the_draft_for_a_chosen_lead(anon: TestClient, client: TestClient, db: Database) -> None:
+    from tests.factories import make_form, submit
+
+    make_form(client)
+    lead_id = submit(client, email="ana.lima@acme-corp.com", first_name="Ana")["lead_id"]
+    _user(db)
+    csrf = _login(anon)
+    answer = anon.post("/ui/sequences", data=_editor_fields(csrf, op="preview:0", preview_lead=lead_id))
+    assert answer.status_code == 200
+    assert '<span id="steps-0-preview-subject">Hi Ana</span>' in answer.text
+    assert "Preview for ana.lima@acme-corp.com" in answer.text
+
+
+def test_saving_unchanged_steps_keeps_the_version(anon: TestClient, client: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    location = anon.post("/ui/sequences", data=_editor_fields(csrf)).headers["location"]
+    sequence_id = location.split("/")[-1].split("?")[0]
+    renamed = anon.post(f"/ui/sequences/{sequence_id}", data=_editor_fields(csrf, name="Welcome (renamed)"))
+    assert renamed.status_code == 303
+    assert client.get(f"/api/v1/sequences/{sequence_id}").json()["version"] == 1
+    anon.post(
+        f"/ui/sequences/{sequence_id}", data=_editor_fields(csrf, name="Welcome 2", **{"steps-1-duration": "P1W"})
+    )
+    saved = client.get(f"/api/v1/sequences/{sequence_id}").json()
+    assert (saved["name"], saved["version"], saved["steps"][1]["duration"]) == ("Welcome 2", 2, "P1W")
+
+
+def test_sequence_editor_posts_need_the_csrf_token_and_a_marketer(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    sequence_id = anon.post("/ui/sequences", data=_editor_fields(csrf)).headers["location"].split("/")[-1][:36]
+    assert anon.post("/ui/sequences", data=_editor_fields("forged")).status_code == 403
+    assert anon.post(f"/ui/sequences/{sequence_id}", data=_editor_fields("forged")).status_code == 403
+    assert anon.post("/ui/sequences", data=_editor_fields("forged", op="add")).status_code == 403
+    _user(db, "viewer@example.com", "viewer")
+    viewer_csrf = _login(anon, "viewer@example.com")
+    assert anon.post(f"/ui/sequences/{sequence_id}", data=_editor_fields(viewer_csrf)).status_code == 403
+
+
+def test_the_json_definition_loads_into_the_editor(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    broken = anon.post("/ui/sequences", data=_editor_fields(csrf, op="json", definition="{not json"))
+    assert broken.status_code == 422
     assert "not valid JSON" in broken.text
+    assert "{not json</textarea>" in broken.text
+    definition = '{"name": "From JSON", "steps": [{"type": "wait", "duration": "PT4H"}, {"type": "exit"}]}'
+    loaded = anon.post("/ui/sequences", data={"csrf_token": csrf, "op": "json", "definition": definition})
+    assert loaded.status_code == 200
+    assert 'value="From JSON"' in loaded.text
+    assert "That is 4 hours." in loaded.text
+    assert "Step 1 · Exit" in loaded.text

@@ -3,7 +3,6 @@ the hosted page, create a two-step sequence, find the lead on the dashboard and 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +41,22 @@ def test_marketer_journey_in_a_real_browser(app: FastAPI, db: Database, database
         assert "api/v1/forms/playbook/submissions" in page.locator("#embed").input_value()
 
         page.goto(f"{base}/ui/sequences")
-        definition = {
-            "name": "Playbook follow-up",
-            "trigger": {"type": "form_submitted", "form": "playbook"},
-            "exit_when": ["became_mql"],
-            "steps": [
-                {"type": "email", "subject": "Your playbook, {{ lead.first_name }}", "html": "<p>Hi</p>", "text": "Hi"},
-                {"type": "wait", "duration": "P2D"},
-            ],
-        }
-        page.get_by_label("Definition (JSON)").fill(json.dumps(definition, indent=2))
+        page.get_by_role("link", name="New sequence").click()
+        page.get_by_label("Name", exact=True).fill("Playbook follow-up")
+        page.get_by_label("Enroll a lead when").select_option("form_submitted")
+        page.get_by_label("Form", exact=True).select_option("playbook")
+        page.get_by_label("became an MQL").check()
+        first = page.locator("#steps-0")
+        first.get_by_label("Subject").fill("Your playbook, {{ lead.first_name }}")
+        first.get_by_label("HTML body").fill("<p>Hi {{ lead.first_name }}</p>")
+        first.get_by_label("Text body").fill("Hi {{ lead.first_name }}")
+        page.get_by_label("Kind of step to add").select_option("wait")
+        page.get_by_role("button", name="Add step").click()
+        wait = page.locator("#steps-1")
+        wait.get_by_label("Wait for").fill("2 days")
+        assert wait.locator(".hint").text_content() == "That is 2 days."
         page.get_by_role("button", name="Create sequence").click()
+        page.wait_for_url("**/ui/sequences/*?saved=true")
         page.get_by_role("button", name="Activate").click()
         assert page.locator("#sequence-status").text_content() == "active"
         page.screenshot(path=str(ARTIFACTS / f"sequence-editor-{backend}.png"), full_page=True)
@@ -76,3 +80,102 @@ def test_marketer_journey_in_a_real_browser(app: FastAPI, db: Database, database
         assert "form_submitted" in timeline
         assert "Playbook follow-up" in page.content()
         page.screenshot(path=str(ARTIFACTS / f"lead-page-{backend}.png"), full_page=True)
+
+
+def _log_in(page: Any, base: str) -> None:
+    page.goto(f"{base}/ui")
+    page.get_by_label("Email").fill("mia@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/ui")
+
+
+def test_sequence_step_editor_in_a_real_browser(app: FastAPI, db: Database, database_url: str) -> None:
+    """Steps are built by clicking; a broken template is pointed out on its step with the draft kept;
+    steps move and go; the editor stays usable on a phone."""
+    backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with db.transaction() as session:
+        create_user(session, "mia@example.com", "correct horse battery", "marketer")
+    with live_server(app) as base, chromium() as browser:
+        page: Any = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        _log_in(page, base)
+        page.goto(f"{base}/ui/sequences/new")
+        page.get_by_label("Name", exact=True).fill("Webinar nurture")
+        page.locator("#steps-0").get_by_label("Subject").fill("Welcome, {{ lead.first_name }}")
+        page.locator("#steps-0").get_by_label("HTML body").fill("<p>Hi {{ lead.first_name }}</p>")
+        page.locator("#steps-0").get_by_label("Text body").fill("Hi {{ lead.first_name }}")
+        for kind in ("email", "wait"):
+            page.get_by_label("Kind of step to add").select_option(kind)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Add step").click()
+        # The new step's first input has the focus, so typing goes straight into it.
+        assert page.evaluate("document.activeElement.id") == "steps-2-duration"
+        assert page.locator("#steps-2-duration-hint").text_content() == "That is 2 days."
+        page.keyboard.press("Control+A")
+        page.keyboard.type("P3D")
+        assert page.locator("#steps-2-duration-hint").text_content() == "That is 3 days."
+        second = page.locator("#steps-1")
+        second.get_by_label("Subject").fill("Seats are going, {{ lead.first_name }}")
+        second.get_by_label("HTML body").fill("<p>Hi {{ lead.first_name </p>")
+        second.get_by_label("Text body").fill("Hi")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create sequence").click()
+
+        error = page.locator("#steps-1-html-error")
+        assert "line 1" in error.text_content()
+        assert page.locator("#steps-1-html").get_attribute("aria-invalid") == "true"
+        assert page.locator("#steps-1-html").input_value() == "<p>Hi {{ lead.first_name </p>"
+        assert page.locator("#steps-1-subject").input_value() == "Seats are going, {{ lead.first_name }}"
+        assert page.locator("#steps-2-duration").input_value() == "P3D"
+        assert page.get_by_role("alert").is_visible()
+        page.screenshot(path=str(ARTIFACTS / f"sequence-step-error-{backend}.png"), full_page=True)
+
+        page.locator("#steps-1-html").fill("<p>Hi {{ lead.first_name }}</p>")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Move up step 2").click()
+        assert page.locator("#steps-1 legend").text_content() == "Step 1 · Wait"
+        assert page.locator("#steps-2-html").input_value() == "<p>Hi {{ lead.first_name }}</p>"
+        assert page.evaluate("document.activeElement.id") == "steps-1-up"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # keyboard only: the focused button moves it up once more
+        assert page.locator("#steps-0 legend").text_content() == "Step 0 · Wait"
+        with page.expect_navigation():
+            page.get_by_role("button", name="Move down step 0").click()
+
+        with page.expect_navigation():
+            page.locator("#steps-0").get_by_role("button", name="Preview step 0").click()
+        assert page.locator("#steps-0-preview-subject").text_content() == "Welcome, Ana"
+        assert page.frame_locator("#steps-0 iframe").locator("p").text_content() == "Hi Ana"
+
+        with page.expect_navigation():
+            page.get_by_role("button", name="Remove step 2").click()
+        assert page.locator("#steps-2").count() == 0
+        assert page.locator("#steps-1 legend").text_content() == "Step 1 · Wait"
+
+        page.get_by_label("Kind of step to add").select_option("branch")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add step").click()
+        branch = page.locator("#steps-2")
+        assert branch.get_by_label("Funnel stage").is_hidden()  # only the chosen condition's input shows
+        branch.get_by_label("Condition").select_option("funnel_stage")
+        branch.get_by_label("Funnel stage").select_option("bofu")
+        assert branch.get_by_label("Email step").is_hidden()
+        branch.get_by_label("If it holds, go to").select_option("1")
+        branch.get_by_label("Otherwise, go to").select_option("0")
+        page.screenshot(path=str(ARTIFACTS / f"sequence-editor-steps-{backend}.png"), full_page=True)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create sequence").click()
+        page.wait_for_url("**/ui/sequences/*?saved=true")
+        assert page.locator("#steps-2-cond_funnel_stage").input_value() == "bofu"
+        assert page.get_by_role("status").text_content() == "Saved (version 1)."
+
+        page.get_by_role("link", name="Sequences").click()
+        page.wait_for_url(f"{base}/ui/sequences")
+        assert page.locator("#sequences").get_by_role("link", name="Webinar nurture").is_visible()
+
+        phone = browser.new_page(viewport={"width": 375, "height": 800})  # type: ignore[attr-defined]
+        _log_in(phone, base)
+        phone.goto(f"{base}/ui/sequences/new")
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        phone.screenshot(path=str(ARTIFACTS / f"sequence-editor-phone-{backend}.png"), full_page=True)
