@@ -20,6 +20,7 @@ from app.capture.forms import create_form
 from app.capture.schemas import FormCreate
 from app.db import Database
 from app.errors import DomainError
+from app.leads.stages import rebuild_funnel_progress
 from app.models import (
     Enrollment,
     Event,
@@ -326,6 +327,7 @@ def build_demo(db: Database, settings: Settings, *, leads: int, seed: int) -> di
         for index in range(leads):
             _one_lead(history, rng, index, now, forms, sequences)
         history.write(session)
+        rebuild_funnel_progress(session)  # the history went in as a bulk load
         for day in range(90):
             for form in forms.values():
                 date = (now - timedelta(days=day)).date().isoformat()

@@ -231,6 +231,29 @@ class StageChange(SQLModel, table=True):
     changed_at: datetime = _created_at()
 
 
+class FunnelProgress(SQLModel, table=True):
+    """Per lead, when it first reached each stage of the funnel path and how far it got.
+
+    Kept up to date by every stage change (app/leads/stages.py), so the funnel and cohort
+    analytics read one narrow row per lead instead of grouping the whole stage history.
+    """
+
+    __tablename__ = "funnel_progress"
+    __table_args__ = (Index("ix_funnel_progress_lead_created_at", "lead_created_at", "furthest_rank"),)
+
+    lead_id: uuid.UUID = Field(foreign_key="lead.id", primary_key=True)
+    lead_created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    furthest_rank: int = 0  # index into FUNNEL_PATH of the furthest stage ever reached
+    tofu_at: datetime | None = _ts()
+    mofu_at: datetime | None = _ts()
+    bofu_at: datetime | None = _ts()
+    mql_at: datetime | None = _ts()
+    sal_at: datetime | None = _ts()
+    sql_at: datetime | None = _ts()
+    opportunity_at: datetime | None = _ts()
+    customer_at: datetime | None = _ts()
+
+
 class ConsentRecord(SQLModel, table=True):
     """Evidence of every consent change: when, how, from where, and what the form said."""
 

@@ -21,6 +21,7 @@ BENCHMARKS = [
     "bench_webhooks",
     "bench_analytics",
     "bench_export",
+    "bench_memory",
 ]
 
 

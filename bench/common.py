@@ -131,6 +131,7 @@ def served(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | N
     ]
     process = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
+    _SERVED_PIDS[base] = process.pid
     try:
         wait_ready(base)
         yield base
@@ -140,6 +141,22 @@ def served(database_url: str, *, workers: int = 1, extra_env: dict[str, str] | N
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+_SERVED_PIDS: dict[str, int] = {}
+
+
+def served_pid(base: str) -> int:
+    """The process id of a server started by `served` (one uvicorn worker: the server itself)."""
+    return _SERVED_PIDS[base]
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    assert kib, "no VmHWM in /proc status"
+    return int(kib.group(1)) / 1024
 
 
 def wait_ready(base: str, timeout: float = 30) -> None:

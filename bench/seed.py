@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.db import make_engine
+from app.leads.stages import rebuild_funnel_progress
 
 STAGES = ["lead", "mql", "sal", "sql", "opportunity", "customer"]
 # Share of leads that reach each stage (cumulative), SPEC §7 conversion bands.
@@ -105,6 +106,7 @@ def seed_postgres(engine: Engine, leads: int, events_per_lead: int) -> None:
         conn.execute(text(PG_LEADS), {"n": leads})
         conn.execute(text(PG_STAGE_HISTORY))
         conn.execute(text(PG_FUNNEL_HISTORY))
+        rebuild_funnel_progress(conn)
         if events_per_lead:
             conn.execute(text(PG_EVENTS), {"k": events_per_lead})
         for _, definition in indexes:
@@ -193,6 +195,8 @@ def seed_sqlite(engine: Engine, leads: int, events_per_lead: int, batch: int = 2
             conn.execute(stage_sql, stage_rows)
             if event_rows:
                 conn.execute(event_sql, event_rows)
+    with engine.begin() as conn:
+        rebuild_funnel_progress(conn)
 
 
 def seed(database_url: str, leads: int, events_per_lead: int = 10) -> float:

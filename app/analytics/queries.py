@@ -1,4 +1,4 @@
-"""Funnel analytics in SQL over stage history, events, messages and outcomes.
+"""Funnel analytics in SQL over funnel progress, events, messages and outcomes.
 
 Each function answers one question a head of marketing asks, for leads created in a date
 range, optionally narrowed to a form, a first-touch UTM source or a sequence.
@@ -14,14 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from app.models import Enrollment, Form, FormView, Lead, Message, SalesOutcome, Sequence, StageChange, Submission
+from app.leads.stages import FUNNEL_PATH
+from app.models import Enrollment, Form, FormView, FunnelProgress, Lead, Message, SalesOutcome, Sequence, Submission
 from app.nurture.stats import MQL_WINDOW_DAYS, sequence_stats
 
-FUNNEL = ["tofu", "mofu", "bofu", "mql", "sal", "sql", "opportunity", "customer"]
+FUNNEL = FUNNEL_PATH
 FUNNEL_LABELS = {"customer": "won"}
-RANK = {stage: index for index, stage in enumerate(FUNNEL)}
 
 
 @dataclass(frozen=True)
@@ -51,21 +53,26 @@ def _lead_ids(scope: Scope) -> Any:
     return statement
 
 
-def _rank_expression() -> Any:
-    return case(RANK, value=StageChange.to_stage, else_=None)
+def _progress_in_scope(scope: Scope, *columns: Any) -> Any:
+    """Funnel progress rows (one per lead) of the leads in scope."""
+    statement = select(*columns).where(
+        FunnelProgress.lead_created_at >= scope.created_from,
+        FunnelProgress.lead_created_at < scope.created_to,
+    )
+    if scope.form_id or scope.utm_source or scope.sequence_id:
+        statement = statement.where(col(FunnelProgress.lead_id).in_(_lead_ids(scope)))
+    return statement
+
+
+def _stage_at(stage: str) -> Any:
+    return getattr(FunnelProgress, f"{stage}_at")
 
 
 def funnel(session: Session, scope: Scope) -> dict[str, Any]:
     """How many leads reached each stage (or beyond), conversion between stages, time in stage."""
-    leads = _lead_ids(scope).subquery()
-    reached = (
-        select(StageChange.lead_id, func.max(_rank_expression()).label("rank"))
-        .join(leads, leads.c.id == StageChange.lead_id)
-        .group_by(StageChange.lead_id)
-        .subquery()
-    )
-    sums = [func.coalesce(func.sum(case((reached.c.rank >= rank, 1), else_=0)), 0) for rank in range(len(FUNNEL))]
-    counts = list(session.execute(select(*sums)).one())
+    reached = col(FunnelProgress.furthest_rank)
+    sums = [func.coalesce(func.sum(case((reached >= rank, 1), else_=0)), 0) for rank in range(len(FUNNEL))]
+    counts = list(session.execute(_progress_in_scope(scope, *sums)).one())
     stages = []
     for index, stage in enumerate(FUNNEL):
         count = int(counts[index])
@@ -86,50 +93,40 @@ def funnel(session: Session, scope: Scope) -> dict[str, Any]:
 
 
 def time_in_stage(session: Session, scope: Scope) -> dict[str, dict[str, float | None]]:
-    """Median and p90 days from entering a stage to entering any later one."""
-    leads = _lead_ids(scope).subquery()
-    ranked = (
-        select(StageChange.lead_id, _rank_expression().label("rank"), StageChange.changed_at)
-        .join(leads, leads.c.id == StageChange.lead_id)
-        .subquery()
-    )
-    entries = (
-        select(ranked.c.lead_id, ranked.c.rank, func.min(ranked.c.changed_at).label("at"))
-        .where(ranked.c.rank.is_not(None))
-        .group_by(ranked.c.lead_id, ranked.c.rank)
-        .subquery()
-    )
-    # Leaving a stage = first entering any later one: a window over the lead's higher ranks
-    # (one sort) rather than a self-join of every entry with every later entry.
-    left_at = func.min(entries.c.at).over(
-        partition_by=entries.c.lead_id, order_by=entries.c.rank.desc(), rows=(None, -1)
-    )
-    windowed = select(entries.c.rank, entries.c.at, left_at.label("left_at")).subquery()
-    exits = select(windowed).where(windowed.c.left_at.is_not(None)).subquery()
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        seconds = func.extract("epoch", exits.c.left_at - exits.c.at)
-        rows = session.execute(
-            select(
-                exits.c.rank,
-                func.percentile_cont(0.5).within_group(seconds),
-                func.percentile_cont(0.9).within_group(seconds),
-            ).group_by(exits.c.rank)
-        ).all()
-        return {
-            FUNNEL_LABELS.get(FUNNEL[r], FUNNEL[r]): {"median_days": _days(m), "p90_days": _days(p)} for r, m, p in rows
-        }
-    days_between = (func.julianday(exits.c.left_at) - func.julianday(exits.c.at)) * 86400
+    """Median and p90 days from first entering a stage to first entering any later one."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _time_in_stage_postgres(session, scope)
+    entries = session.execute(_progress_in_scope(scope, *(_stage_at(stage) for stage in FUNNEL))).all()
     by_rank: dict[int, list[float]] = defaultdict(list)
-    for rank, secs in session.execute(select(exits.c.rank, days_between)).all():
-        by_rank[int(rank)].append(float(secs))
+    for row in entries:
+        for rank, entered in enumerate(row[:-1]):
+            left = min((at for at in row[rank + 1 :] if at is not None), default=None)
+            if entered is not None and left is not None:
+                by_rank[rank].append((left - entered).total_seconds())
     return {
-        FUNNEL_LABELS.get(FUNNEL[r], FUNNEL[r]): {
-            "median_days": _days(statistics.median(v)),
-            "p90_days": _days(_p90(v)),
-        }
-        for r, v in by_rank.items()
+        _label(rank): {"median_days": _days(statistics.median(v)), "p90_days": _days(_p90(v))}
+        for rank, v in by_rank.items()
     }
+
+
+def _time_in_stage_postgres(session: Session, scope: Scope) -> dict[str, dict[str, float | None]]:
+    """One pass over the leads: per stage, the percentiles of (first later entry - entry)."""
+    aggregates = []
+    for rank, stage in enumerate(FUNNEL[:-1]):
+        # LEAST skips NULLs; the percentile skips leads that never entered or never left.
+        left = func.least(*(_stage_at(later) for later in FUNNEL[rank + 1 :]))
+        seconds = func.extract("epoch", left - _stage_at(stage))
+        aggregates.append(func.percentile_cont(array([0.5, 0.9])).within_group(seconds))
+    row = session.execute(_progress_in_scope(scope, *aggregates)).one()
+    return {
+        _label(rank): {"median_days": _days(pair[0]), "p90_days": _days(pair[1])}
+        for rank, pair in enumerate(row)
+        if pair is not None and pair[0] is not None
+    }
+
+
+def _label(rank: int) -> str:
+    return FUNNEL_LABELS.get(FUNNEL[rank], FUNNEL[rank])
 
 
 def _p90(values: list[float]) -> float:
@@ -144,28 +141,14 @@ def _days(seconds: float | None) -> float | None:
 def cohorts(session: Session, scope: Scope, weeks: int = 12) -> dict[str, Any]:
     """Leads by capture week × weeks since capture: the share that had reached MQL (and won).
 
-    Aggregated in SQL to one row per (capture week, weeks to first MQL): a million leads
-    come back as a few hundred rows.
+    Aggregated in SQL over funnel progress to one row per (capture week, weeks to first MQL):
+    a million leads come back as a few hundred rows.
     """
-    leads = _lead_ids(scope).subquery()
-    first_mql, won = (
-        select(StageChange.lead_id, func.min(StageChange.changed_at).label("at"))
-        .join(leads, leads.c.id == StageChange.lead_id)
-        .where(StageChange.kind == "lifecycle", StageChange.to_stage == stage)
-        .group_by(StageChange.lead_id)
-        .subquery()
-        for stage in ("mql", "customer")
-    )
     postgres = session.get_bind().dialect.name == "postgresql"
-    week = _week_start(Lead.created_at, postgres).label("week")
-    to_mql = _whole_weeks_between(Lead.created_at, first_mql.c.at, postgres).label("to_mql")
-    rows = session.execute(
-        select(week, to_mql, func.count(), func.count(won.c.at))
-        .join(leads, leads.c.id == Lead.id)
-        .outerjoin(first_mql, first_mql.c.lead_id == Lead.id)
-        .outerjoin(won, won.c.lead_id == Lead.id)
-        .group_by(week, to_mql)
-    ).all()
+    week = _week_start(FunnelProgress.lead_created_at, postgres).label("week")
+    to_mql = _whole_weeks_between(FunnelProgress.lead_created_at, FunnelProgress.mql_at, postgres).label("to_mql")
+    statement = _progress_in_scope(scope, week, to_mql, func.count(), func.count(FunnelProgress.customer_at))
+    rows = session.execute(statement.group_by(week, to_mql)).all()
     table: dict[str, dict[str, Any]] = {}
     for week_start, weeks_to_mql, count, won_count in rows:
         key = week_start if isinstance(week_start, str) else week_start.date().isoformat()
@@ -205,11 +188,8 @@ def _whole_weeks_between(start: Any, end: Any, postgres: bool) -> Any:
 def velocity(session: Session, scope: Scope) -> dict[str, Any]:
     """Sales velocity = opportunities × win rate × average deal size ÷ sales cycle (days)."""
     leads = _lead_ids(scope).subquery()
-    opportunities = session.execute(
-        select(func.count(func.distinct(StageChange.lead_id)))
-        .join(leads, leads.c.id == StageChange.lead_id)
-        .where(StageChange.to_stage.in_(["opportunity", "customer"]))
-    ).scalar_one()
+    reached_opportunity = col(FunnelProgress.furthest_rank) >= FUNNEL.index("opportunity")
+    opportunities = session.execute(_progress_in_scope(scope, func.count()).where(reached_opportunity)).scalar_one()
     outcomes = session.execute(
         select(SalesOutcome.stage, func.count(), func.avg(SalesOutcome.amount))
         .join(leads, leads.c.id == SalesOutcome.lead_id)
@@ -316,15 +296,14 @@ def forms(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .group_by(Submission.form_id)
     ).all()
     counts = {form_id: (total, unique) for form_id, total, unique in submissions}
-    mql_ranks = [RANK[s] for s in ("mql", "sal", "sql", "opportunity", "customer")]
     mqls: dict[Any, Any] = dict(
         session.execute(
             select(Submission.form_id, func.count(func.distinct(Submission.lead_id)))
-            .join(StageChange, StageChange.lead_id == Submission.lead_id)
+            .join(FunnelProgress, FunnelProgress.lead_id == Submission.lead_id)
             .where(
                 Submission.received_at >= scope.created_from,
                 Submission.received_at < scope.created_to,
-                _rank_expression().in_(mql_ranks),
+                col(FunnelProgress.furthest_rank) >= FUNNEL.index("mql"),
             )
             .group_by(Submission.form_id)
         ).all()

@@ -7,11 +7,17 @@ event, and publish `StageChanged` for whoever reacts (nurture triggers, webhooks
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.events import StageChanged, publish
-from app.models import Event, FunnelStage, Lead, LifecycleStage, StageChange
+from app.models import Event, FunnelProgress, FunnelStage, Lead, LifecycleStage, StageChange
 from app.settings import Settings
 from app.types import utcnow
 
@@ -25,6 +31,9 @@ LIFECYCLE_ORDER = [
     LifecycleStage.customer,
 ]
 FUNNEL_ORDER = [FunnelStage.tofu, FunnelStage.mofu, FunnelStage.bofu]
+# The whole path a lead can travel, as analytics draw it: funnel stages, then lifecycle ones.
+FUNNEL_PATH = ["tofu", "mofu", "bofu", "mql", "sal", "sql", "opportunity", "customer"]
+PATH_RANK = {stage: rank for rank, stage in enumerate(FUNNEL_PATH)}
 
 
 def lifecycle_rank(stage: str) -> int:
@@ -64,6 +73,8 @@ def _record(
         )
     )
     session.flush()
+    if new in PATH_RANK:
+        session.execute(_progress_upsert(session.get_bind().dialect.name, new), _progress_values(lead, new, at))
     publish(
         StageChanged(
             session=session,
@@ -122,3 +133,63 @@ def record_initial_stages(session: Session, lead: Lead, at: datetime | None = No
             changed_at=when,
         )
     )
+    reached = [stage for stage in (lead.funnel_stage, lead.lifecycle_stage) if stage in PATH_RANK]
+    if reached:
+        progress = FunnelProgress(lead_id=lead.id, lead_created_at=lead.created_at)
+        for stage in reached:
+            setattr(progress, f"{stage}_at", when)
+        progress.furthest_rank = max(PATH_RANK[stage] for stage in reached)
+        session.add(progress)
+
+
+def _progress_values(lead: Lead, stage: str, at: datetime) -> dict[str, Any]:
+    return {"lead_id": lead.id, "lead_created_at": lead.created_at, "rank": PATH_RANK[stage], "at": at}
+
+
+@cache
+def _progress_upsert(dialect: str, stage: str) -> Any:
+    """Note that a lead reached `stage` at :at: keep the earliest time and the furthest rank.
+
+    An upsert, so leads created before the table existed (or by bulk loads) get their row.
+    """
+    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
+    column = f"{stage}_at"
+    statement = insert_into(FunnelProgress).values(
+        lead_id=bindparam("lead_id"),
+        lead_created_at=bindparam("lead_created_at"),
+        furthest_rank=bindparam("rank"),
+        **{column: bindparam("at")},
+    )
+    table = FunnelProgress.__table__.c  # type: ignore[attr-defined]
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["lead_id"],
+        set_={
+            column: case((or_(table[column].is_(None), table[column] > new[column]), new[column]), else_=table[column]),
+            "furthest_rank": case(
+                (table.furthest_rank < new.furthest_rank, new.furthest_rank), else_=table.furthest_rank
+            ),
+        },
+    )
+
+
+def rebuild_funnel_progress(session: Session | Connection) -> int:
+    """Recompute every lead's funnel progress from the stage history, set-based.
+
+    For bulk loads (seeds, the demo) that write stage history directly, and as the
+    reference the incremental upkeep is tested against. Returns the rows written.
+    """
+    history = StageChange.__table__.c  # type: ignore[attr-defined]
+    leads = Lead.__table__.c  # type: ignore[attr-defined]
+    rank = case(PATH_RANK, value=history.to_stage)
+    firsts = [func.min(case((history.to_stage == stage, history.changed_at))) for stage in FUNNEL_PATH]
+    rows = (
+        select(history.lead_id, leads.created_at, func.max(rank), *firsts)
+        .join(Lead.__table__, leads.id == history.lead_id)  # type: ignore[attr-defined]
+        .where(history.to_stage.in_(FUNNEL_PATH))
+        .group_by(history.lead_id, leads.created_at)
+    )
+    columns = ["lead_id", "lead_created_at", "furthest_rank", *(f"{stage}_at" for stage in FUNNEL_PATH)]
+    session.execute(delete(FunnelProgress))
+    session.execute(insert(FunnelProgress).from_select(columns, rows))
+    return int(session.execute(select(func.count()).select_from(FunnelProgress)).scalar_one())

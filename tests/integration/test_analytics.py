@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.analytics.queries import Scope, cohorts, funnel, sequences, velocity
 from app.db import Database
+from app.leads.stages import rebuild_funnel_progress
 from app.models import Enrollment, Lead, Message, SalesOutcome, Sequence, StageChange
 from app.types import utcnow
 
@@ -46,6 +47,8 @@ def small_funnel(db: Database) -> None:
                         occurred_at=start + timedelta(days=20),
                     )
                 )
+        session.flush()
+        rebuild_funnel_progress(session)  # the history above was written directly, as a bulk load would
         lost = session.get(
             Lead, session.exec(__import__("sqlmodel").select(Lead.id).where(Lead.email == "f8@example.com")).one()
         )

@@ -12,8 +12,8 @@ from sqlmodel import select
 from app import events
 from app.db import Database
 from app.events import BecameMQL
-from app.leads.stages import set_lifecycle_stage
-from app.models import Event, Lead, StageChange
+from app.leads.stages import FUNNEL_PATH, rebuild_funnel_progress, set_lifecycle_stage
+from app.models import Event, FunnelProgress, Lead, StageChange
 from app.scoring.jobs import demote_cooled_leads, rebase_engagement
 from app.scoring.service import apply_recycle
 from app.settings import Settings
@@ -159,3 +159,37 @@ def test_lead_list_filters_on_scores_and_stages(client: TestClient, anon: TestCl
     bofu = client.get("/api/v1/leads?funnel_stage=bofu&min_score=20").json()["data"]
     assert [lead["email"] for lead in bofu] == [ANA["email"]]
     assert [lead["email"] for lead in client.get("/api/v1/leads?lifecycle_stage=mql").json()["data"]] == [ANA["email"]]
+
+
+def test_funnel_progress_kept_by_each_stage_change_equals_a_rebuild_from_history(
+    client: TestClient, anon: TestClient, db: Database
+) -> None:
+    """Analytics read funnel progress; the upkeep on every change must match the history."""
+    make_funnel_forms(client)
+    submit(anon, "funnel-ebook", **ANA)
+    submit(anon, "funnel-ebook", email="bo@example-corp.com", first_name="Bo")  # stays TOFU
+    submit(anon, "webinar", email=ANA["email"])
+    post_event(client, email=ANA["email"], type="page_viewed", properties={"url": "https://www.example.com/pricing"})
+    submit(anon, "demo", email=ANA["email"])
+    lead_id = lead_by_email(client)["id"]
+    accepted = client.post(f"/api/v1/leads/{lead_id}/sales-decision", json={"decision": "accept"})
+    assert accepted.status_code == 200, accepted.text
+
+    def snapshot() -> dict[object, tuple[object, ...]]:
+        with db.transaction() as session:
+            return {
+                row.lead_id: (row.lead_created_at, row.furthest_rank, row.tofu_at, row.mofu_at, row.bofu_at, row.mql_at)
+                + (row.sal_at, row.sql_at, row.opportunity_at, row.customer_at)
+                for row in session.exec(select(FunnelProgress))
+            }
+
+    kept = snapshot()
+    ana = kept[__import__("uuid").UUID(lead_id)]
+    assert ana[1] == FUNNEL_PATH.index("sal")
+    assert all(at is not None for at in ana[2:7]) and ana[7:] == (None, None, None)
+    assert sorted(row[1] for row in kept.values()) == [0, FUNNEL_PATH.index("sal")]
+    with db.transaction() as session:
+        assert rebuild_funnel_progress(session) == 2
+    assert snapshot() == kept
+    stages = {s["stage"]: s["count"] for s in client.get("/api/v1/analytics/funnel").json()["stages"]}
+    assert (stages["tofu"], stages["mofu"], stages["mql"], stages["sal"], stages["sql"]) == (2, 1, 1, 1, 0)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0450908aeed2
+Revision ID: db3d8563cf56
 Revises:
-Create Date: 2026-11-25 06:37:56.143222
+Create Date: 2026-11-25 16:39:32.774411
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0450908aeed2"
+revision: str = "db3d8563cf56"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -328,6 +328,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_event_visitor_id"), ["visitor_id"], unique=False)
 
     op.create_table(
+        "funnel_progress",
+        sa.Column("lead_id", sa.Uuid(), nullable=False),
+        sa.Column("lead_created_at", app.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("furthest_rank", sa.Integer(), nullable=False),
+        sa.Column("tofu_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mofu_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("bofu_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mql_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sal_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sql_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opportunity_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("customer_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["lead_id"], ["lead.id"], name=op.f("fk_funnel_progress_lead_id_lead")),
+        sa.PrimaryKeyConstraint("lead_id", name=op.f("pk_funnel_progress")),
+    )
+    with op.batch_alter_table("funnel_progress", schema=None) as batch_op:
+        batch_op.create_index("ix_funnel_progress_lead_created_at", ["lead_created_at", "furthest_rank"], unique=False)
+
+    op.create_table(
         "sales_outcome",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("lead_id", sa.Uuid(), nullable=False),
@@ -498,6 +517,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sales_outcome_lead_id"))
 
     op.drop_table("sales_outcome")
+    with op.batch_alter_table("funnel_progress", schema=None) as batch_op:
+        batch_op.drop_index("ix_funnel_progress_lead_created_at")
+
+    op.drop_table("funnel_progress")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_visitor_id"))
         batch_op.drop_index("ix_event_type_occurred_at")
