@@ -3,6 +3,7 @@ the explanation a marketer reads, model edits and list filters."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -184,9 +185,10 @@ def test_funnel_progress_kept_by_each_stage_change_equals_a_rebuild_from_history
             }
 
     kept = snapshot()
-    ana = kept[__import__("uuid").UUID(lead_id)]
+    ana = kept[uuid.UUID(lead_id)]
     assert ana[1] == FUNNEL_PATH.index("sal")
-    assert all(at is not None for at in ana[2:7]) and ana[7:] == (None, None, None)
+    assert all(at is not None for at in ana[2:7])
+    assert ana[7:] == (None, None, None)
     assert sorted(row[1] for row in kept.values()) == [0, FUNNEL_PATH.index("sal")]
     with db.transaction() as session:
         assert rebuild_funnel_progress(session) == 2
