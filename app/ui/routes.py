@@ -21,7 +21,7 @@ from app.api.deps import SessionDep, SettingsDep
 from app.api.ratelimit import public_rate_limit
 from app.capture.forms import create_form, embed_html, get_live_form, list_forms
 from app.capture.schemas import FormCreate
-from app.errors import DomainError, Forbidden, InvalidInput
+from app.errors import DomainError, Forbidden, InvalidInput, NotFound
 from app.handoff.endpoints import WebhookCreate, create_endpoint, deliveries, get_endpoint, retry_delivery
 from app.handoff.sales import SalesDecision, breached_mqls, decide
 from app.leads.service import LeadFilter, get_lead, list_leads
@@ -521,7 +521,12 @@ def _preview(session: SessionDep, settings: SettingsDep, step: StepDraft, index:
     }
     if problems:
         return EditorState(errors=problems, focus=focus, preview_lead=lead_id)
-    lead = get_lead(session, uuid.UUID(lead_id)) if _is_uuid(lead_id) else None
+    try:
+        lead = get_lead(session, uuid.UUID(lead_id)) if _is_uuid(lead_id) else None
+    except NotFound:
+        return EditorState(
+            errors={"preview_lead": ["that lead is gone (erased?); choose another"]}, focus="preview_lead"
+        )
     context = {
         "lead": lead_context(lead) if lead else SAMPLE_LEAD,
         "sender": {"name": settings.email_from, "address": settings.postal_address},

@@ -151,6 +151,7 @@ def test_a_template_error_is_shown_on_its_step_and_the_draft_kept(anon: TestClie
     assert error
     assert "line 1" in error.group(1)
     assert "&lt;p&gt;{{ lead.first_name &lt;/p&gt;</textarea>" in answer.text
+    assert '<a href="#steps-2-html">' in answer.text
     assert 'value="A case study for {{ lead.company }}"' in answer.text
 
 
@@ -237,3 +238,12 @@ def test_the_json_definition_loads_into_the_editor(anon: TestClient, db: Databas
     assert 'value="From JSON"' in loaded.text
     assert "That is 4 hours." in loaded.text
     assert "Step 1 · Exit" in loaded.text
+
+
+def test_previewing_for_a_lead_that_is_gone_keeps_the_draft(anon: TestClient, db: Database) -> None:
+    _user(db)
+    csrf = _login(anon)
+    gone = "0197aaaa-0000-7000-8000-000000000000"
+    answer = anon.post("/ui/sequences", data=_editor_fields(csrf, op="preview:0", preview_lead=gone))
+    assert 'id="preview_lead-error"' in answer.text
+    assert 'value="A case study for {{ lead.company }}"' in answer.text

@@ -179,3 +179,14 @@ def test_sequence_step_editor_in_a_real_browser(app: FastAPI, db: Database, data
         phone.goto(f"{base}/ui/sequences/new")
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         phone.screenshot(path=str(ARTIFACTS / f"sequence-editor-phone-{backend}.png"), full_page=True)
+
+        # Without JavaScript every input shows and the buttons still work.
+        plain = browser.new_context(java_script_enabled=False).new_page()  # type: ignore[attr-defined]
+        _log_in(plain, base)
+        plain.goto(f"{base}/ui/sequences/new")
+        assert plain.get_by_label("Form", exact=True).is_visible()
+        plain.get_by_label("Kind of step to add").select_option("branch")
+        with plain.expect_navigation():
+            plain.get_by_role("button", name="Add step").click()
+        assert plain.locator("#steps-1").get_by_label("Funnel stage").is_visible()
+        assert plain.locator("#steps-1").get_by_label("Email step").is_visible()
