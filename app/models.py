@@ -388,9 +388,13 @@ class Message(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=500)
     html_body: str | None = None
     text_body: str | None = None
+    # queued | sending | sent | bounced | failed | cancelled | unknown (handed to the SMTP
+    # server by a worker that died before the answer was recorded: never sent again)
     status: str = Field(default="queued", max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = _ts()
+    # Set, in the same commit as earlier answers, just before the message goes on the wire.
+    handed_at: datetime | None = _ts()
     provider_message_id: str | None = Field(default=None, max_length=300)
     last_error: str | None = Field(default=None, max_length=2000)
     sent_at: datetime | None = _ts()

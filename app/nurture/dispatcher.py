@@ -5,9 +5,11 @@ a process lock on SQLite), run the step machine, write each email as a `message`
 unique per (enrollment, step), so nothing is planned twice — and move the enrollment on.
 
 Send: claim queued messages under a lease (status 'sending', next_attempt_at pushed past
-the time a batch can take), send them outside any transaction, then mark them. A crash
-between the SMTP server's 250 and the mark is the one window in which a message can go
-out twice (when the lease runs out); everything else is exactly once.
+the time a batch can take), send them outside any transaction, then mark them. Each
+message is marked as handed to the SMTP server (in the same commit as earlier answers)
+before it goes on the wire, so when a worker dies the next claim knows: not handed yet —
+send it; handed but unanswered — it may have gone out, so it becomes 'unknown' and is
+never sent again. No email goes out twice; a crash leaves at most UNRECORDED_LIMIT in doubt.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, select, update
 
 from app.db import Database, sqlite_claim_lock
 from app.leads.consent import opt_out
@@ -327,11 +329,22 @@ def _claim_messages(session: Session, now: datetime, is_sqlite: bool) -> list[Me
     )
     if not is_sqlite:
         statement = statement.with_for_update(skip_locked=True)
-    messages = list(session.exec(statement).all())
-    for message in messages:
-        message.status, message.next_attempt_at = "sending", now + SEND_LEASE
+    claimed = []
+    for message in session.exec(statement).all():
+        if message.status == "sending" and message.handed_at is not None:
+            _in_doubt(message)
+        else:
+            message.status, message.next_attempt_at, message.handed_at = "sending", now + SEND_LEASE, None
+            claimed.append(message)
         session.add(message)
-    return messages
+    return claimed
+
+
+def _in_doubt(message: Message) -> None:
+    """Its worker died after handing it to the SMTP server and before the answer was recorded."""
+    message.status, message.next_attempt_at = "unknown", None
+    message.last_error = "the worker stopped while the SMTP server had it; not resent, to never send twice"
+    log.warning("message %s left in doubt by a stopped worker; not resent", message.id)
 
 
 def _still_wanted(lead: Lead | None, message: Message) -> bool:
@@ -370,21 +383,30 @@ def send_due(db: Database, settings: Settings, transport: Transport, now: dateti
     if not outgoing:
         return 0
 
-    def record(results: list[tuple[int, SendResult]]) -> None:
-        _mark_all(db, settings, [(outgoing[index][0], result) for index, result in results], now)
+    def record(results: list[tuple[int, SendResult]], handing: list[int]) -> None:
+        answers = [(outgoing[index][0], result) for index, result in results]
+        _record_progress(db, settings, answers, [outgoing[index][0] for index in handing], now)
 
     transport.send_batch([mime for _, mime in outgoing], record)
     return len(outgoing)
 
 
-def _mark_all(db: Database, settings: Settings, results: list[tuple[uuid.UUID, SendResult]], now: datetime) -> None:
-    if not results:
-        return
+def _record_progress(
+    db: Database,
+    settings: Settings,
+    results: list[tuple[uuid.UUID, SendResult]],
+    handing: list[uuid.UUID],
+    now: datetime,
+) -> None:
+    """One commit: the answers that arrived, and the messages about to be handed over."""
     with db.transaction() as session:
-        loaded = _load_for_sending(session, [message_id for message_id, _ in results])
-        for message_id, result in results:
-            if message_id in loaded.messages:
-                _mark(session, settings, loaded, loaded.messages[message_id], result, now)
+        if handing:
+            session.execute(update(Message).where(col(Message.id).in_(handing)).values(handed_at=utcnow()))
+        if results:
+            loaded = _load_for_sending(session, [message_id for message_id, _ in results])
+            for message_id, result in results:
+                if message_id in loaded.messages:
+                    _mark(session, settings, loaded, loaded.messages[message_id], result, now)
 
 
 @dataclass

@@ -43,17 +43,18 @@ class SendResult:
     provider_id: str | None = None
 
 
-# Told about messages (by index) as soon as the server answered; when it returns, the
-# results are recorded. What a crash can double is only what was sent and not yet recorded.
-ResultsCallback = Callable[[list[tuple[int, SendResult]]], None]
-# Sent but not yet recorded, per process: the SMTP connections wait rather than run ahead of
-# the database. This bounds the double-send window (docs/decisions.md §9).
+# Progress of a batch, by message index: the answers that arrived, and the messages about
+# to be handed to the server next. The dispatcher records both in one commit before those
+# go, so a crash never sends a message twice: what was handed and not answered is known.
+ProgressCallback = Callable[[list[tuple[int, SendResult]], list[int]], None]
+# Handed to the server but not yet recorded, per process: the most a crash can leave in
+# doubt (status 'unknown', never resent; docs/decisions.md §9).
 UNRECORDED_LIMIT = 8
 OUTBOX_GROUP = 16
 
 
 class Transport(Protocol):
-    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None: ...
+    def send_batch(self, messages: list[OutgoingEmail], on_progress: ProgressCallback) -> None: ...
 
 
 class OutboxTransport:
@@ -62,13 +63,13 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None:
+    def send_batch(self, messages: list[OutgoingEmail], on_progress: ProgressCallback) -> None:
         # A message written again after a crash replaces its own file (the name is its
-        # Message-ID), so recording in groups costs no duplicates here.
+        # Message-ID): nothing is marked as handed, a crash simply writes it again.
         self.folder.mkdir(parents=True, exist_ok=True)
         for start in range(0, len(messages), OUTBOX_GROUP):
             group = list(enumerate(messages))[start : start + OUTBOX_GROUP]
-            on_results([(index, self._write(message)) for index, message in group])
+            on_progress([(index, self._write(message)) for index, message in group], [])
 
     def _write(self, message: OutgoingEmail) -> SendResult:
         name = message.message_id.strip("<>").replace("/", "_")
@@ -184,21 +185,34 @@ class SmtpTransport:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
 
-    def send_batch(self, messages: list[OutgoingEmail], on_results: ResultsCallback) -> None:
-        """Send on the I/O thread; results come back to the caller's thread, which records them
-        while the next messages are on the wire (at most UNRECORDED_LIMIT ahead)."""
+    def send_batch(self, messages: list[OutgoingEmail], on_progress: ProgressCallback) -> None:
+        """Send on the I/O thread; answers come back to the caller's thread, which records them
+        and clears the next messages for sending in one commit (at most UNRECORDED_LIMIT out)."""
         answered: queue.SimpleQueue[tuple[int, SendResult]] = queue.SimpleQueue()
-        window = asyncio.Semaphore(UNRECORDED_LIMIT)
+        cleared: asyncio.Queue[int | None] = asyncio.Queue()
         loop = _IoLoop.get()
-        sending = asyncio.run_coroutine_threadsafe(self._send_all(messages, answered, window), loop)
+        connections = min(SMTP_CONNECTIONS, len(messages))
+        handed = 0
+
+        def hand_next(results: list[tuple[int, SendResult]], count: int) -> None:
+            nonlocal handed
+            indexes = list(range(handed, min(len(messages), handed + count)))
+            on_progress(results, indexes)  # durable before any of them goes on the wire
+            handed += len(indexes)
+            for index in indexes:
+                loop.call_soon_threadsafe(cleared.put_nowait, index)
+            if indexes and handed == len(messages):
+                for _ in range(connections):
+                    loop.call_soon_threadsafe(cleared.put_nowait, None)  # no more: workers stop
+
+        hand_next([], UNRECORDED_LIMIT)
+        sending = asyncio.run_coroutine_threadsafe(self._send_all(messages, cleared, answered, connections), loop)
         try:
             recorded = 0
             while recorded < len(messages):
                 group = _next_answers(answered, sending)
-                on_results(group)
+                hand_next(group, len(group))
                 recorded += len(group)
-                for _ in group:
-                    loop.call_soon_threadsafe(window.release)
             sending.result()
         except BaseException:
             sending.cancel()  # e.g. the database is down: stop sending what cannot be recorded
@@ -207,18 +221,16 @@ class SmtpTransport:
     async def _send_all(
         self,
         messages: list[OutgoingEmail],
+        cleared: asyncio.Queue[int | None],
         answered: queue.SimpleQueue[tuple[int, SendResult]],
-        window: asyncio.Semaphore,
+        connections: int,
     ) -> None:
         pool = _pools.setdefault(self.config, _Pool(self.config))
-        pending = list(reversed(range(len(messages))))
 
         async def worker() -> None:
             client: aiosmtplib.SMTP | None = None
             try:
-                while pending:
-                    index = pending.pop()
-                    await window.acquire()
+                while (index := await cleared.get()) is not None:
                     if client is None or not client.is_connected:
                         try:
                             client = await pool.acquire()
@@ -233,7 +245,7 @@ class SmtpTransport:
             if client is not None:
                 pool.release(client)
 
-        await asyncio.gather(*(worker() for _ in range(min(SMTP_CONNECTIONS, len(messages)))))
+        await asyncio.gather(*(worker() for _ in range(connections)))
 
 
 def _next_answers(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: db3d8563cf56
+Revision ID: 6a8098b39bcd
 Revises:
-Create Date: 2026-11-25 16:39:32.774411
+Create Date: 2026-11-25 16:51:48.585079
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "db3d8563cf56"
+revision: str = "6a8098b39bcd"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -453,6 +453,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", app.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("handed_at", app.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider_message_id", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("sent_at", app.types.UTCDateTime(timezone=True), nullable=True),
