@@ -92,21 +92,34 @@ class Database:
         self.engine.dispose()
 
 
-# Rows this transaction already holds a lock on (PostgreSQL), so re-locking can be skipped.
-_LOCKED_KEY = "locked_lead_ids"
+# What this transaction has learnt and may reuse until it ends or anything rolls back:
+# rows it holds a lock on (PostgreSQL), lead ids by email.
+_MEMO_KEY = "transaction_memo"
 
 
-def note_locked(session: Session, lead_id: object) -> None:
-    session.info.setdefault(_LOCKED_KEY, set()).add(lead_id)
+def transaction_memo(session: Session) -> dict[str, Any]:
+    memo: dict[str, Any] = session.info.setdefault(_MEMO_KEY, {})
+    return memo
 
 
-def is_locked(session: Session, lead_id: object) -> bool:
-    return lead_id in session.info.get(_LOCKED_KEY, ())
+def note_locked(session: Session, row: Any) -> None:
+    """Remember a row this transaction locked; holding it also keeps it in the identity map."""
+    transaction_memo(session).setdefault("locked", {})[row.id] = row
+
+
+def locked_row(session: Session, row_id: object) -> Any | None:
+    """The row, if this transaction already holds its lock."""
+    return transaction_memo(session).get("locked", {}).get(row_id)
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction: Any) -> None:
-    # The real transaction or a savepoint ending forgets (cheaper to re-lock than to be wrong);
-    # a flush's internal subtransaction does not.
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(_LOCKED_KEY, None)
+def _forget_at_the_end(session: Session, transaction: Any) -> None:
+    # Row locks last until the real transaction ends; a released savepoint keeps them.
+    if transaction.parent is None:
+        session.info.pop(_MEMO_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
+    # A rolled-back savepoint undoes rows and releases locks taken inside it: forget it all.
+    session.info.pop(_MEMO_KEY, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.capture.intake import normalise_email
+from app.db import transaction_memo
 from app.errors import NotFound
 from app.leads.service import get_lead, upsert_lead
 from app.leads.stages import record_initial_stages
@@ -87,15 +89,19 @@ def _find_lead(session: Session, item: EventIn) -> Lead:
     if item.lead_id is not None:
         return get_lead(session, item.lead_id)
     assert item.email is not None
-    known = session.exec(select(Lead).where(Lead.email == item.email, col(Lead.erased_at).is_(None))).first()
-    if known is not None:
-        return known
-    if not item.create_lead:
-        raise NotFound("lead with that email")
-    lead, created = upsert_lead(session, item.email, lifecycle_stage="subscriber")
-    if created:
-        record_initial_stages(session, lead)
-    return lead
+    seen: dict[str, Lead] = transaction_memo(session).setdefault("leads_by_email", {})
+    known = seen.get(item.email)  # a batch names the same leads again and again
+    if known is None or known.erased_at is not None:
+        statement = select(Lead).where(Lead.email == item.email, col(Lead.erased_at).is_(None))
+        known = session.exec(statement).first()
+    if known is None:
+        if not item.create_lead:
+            raise NotFound("lead with that email")
+        known, created = upsert_lead(session, item.email, lifecycle_stage="subscriber")
+        if created:
+            record_initial_stages(session, known)
+    seen[item.email] = known
+    return known
 
 
 def ingest(session: Session, settings: Settings, item: EventIn) -> Ingested:
@@ -105,17 +111,12 @@ def ingest(session: Session, settings: Settings, item: EventIn) -> Ingested:
         if existing is not None and existing.lead_id is not None:
             return Ingested(existing.id, existing.lead_id, duplicate=True)
     lead = _find_lead(session, item)
+    record = partial(record_event, session, settings, lead, item.type, item.properties, occurred_at=item.occurred_at)
+    if not item.idempotency_key:
+        return Ingested(record().id, lead.id, duplicate=False)
     try:
         with session.begin_nested():
-            event = record_event(
-                session,
-                settings,
-                lead,
-                item.type,
-                item.properties,
-                occurred_at=item.occurred_at,
-                idempotency_key=item.idempotency_key,
-            )
+            event = record(idempotency_key=item.idempotency_key)
     except IntegrityError:  # the same key raced in from another request
         existing = session.exec(select(Event).where(Event.idempotency_key == item.idempotency_key)).one()
         assert existing.lead_id is not None

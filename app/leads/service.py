@@ -57,7 +57,7 @@ def upsert_lead(session: Session, email: str, lifecycle_stage: str = "lead") -> 
     }
     statement = _upsert_statement(session.get_bind().dialect.name)
     lead: Lead = session.execute(statement, values).scalars().one()
-    note_locked(session, lead.id)
+    note_locked(session, lead)
     return lead, lead.id == new_id
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from app.db import is_locked, note_locked
+from app.db import locked_row, note_locked, transaction_memo
 from app.events import BecameMQL, publish
 from app.leads.stages import set_funnel_stage, set_lifecycle_stage
 from app.leads.timeline import record_event
@@ -101,12 +102,14 @@ def save_model(session: Session, config: ScoringModelConfig) -> ActiveModel:
 def lock_lead(session: Session, lead_id: uuid.UUID) -> Lead | None:
     """The lead row, locked on PostgreSQL: scores are read-modify-write, and two events for
     one lead in concurrent transactions must not overwrite each other's points."""
-    if session.get_bind().dialect.name != "postgresql" or is_locked(session, lead_id):
+    if (held := locked_row(session, lead_id)) is not None:
+        return held  # type: ignore[no-any-return]
+    if session.get_bind().dialect.name != "postgresql":
         return session.get(Lead, lead_id)  # SQLite transactions take the write lock up front
     session.flush()  # refreshing below must not drop this transaction's pending changes
     lead = session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
     if lead is not None:
-        note_locked(session, lead_id)
+        note_locked(session, lead)
     return lead
 
 
@@ -121,20 +124,26 @@ def engagement_now(session: Session, lead: Lead, now: datetime | None = None) ->
 
 
 def _earned_today(session: Session, lead: Lead, event: Event, rule_ids: list[str]) -> dict[str, float]:
-    """Points the capped rules already gave this lead on the event's (UTC) day: one query."""
+    """Points the capped rules already gave this lead for this event type on the event's
+    (UTC) day: one query, then kept for the rest of the transaction (which holds the lead's
+    lock, so nobody else adds to it meanwhile) — a batch of events needs no more queries."""
     day_start = event.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
-    statement = select(Event.score_rules).where(
-        Event.lead_id == lead.id,
-        Event.type == event.type,
-        Event.id != event.id,
-        col(Event.occurred_at) >= day_start,
-        col(Event.occurred_at) < day_start + timedelta(days=1),
-    )
-    earned = dict.fromkeys(rule_ids, 0.0)
-    for rules in session.exec(statement):
-        for rule_id in rule_ids:
-            earned[rule_id] += float(rules.get(rule_id, 0))
-    return earned
+    memo = transaction_memo(session).setdefault("earned_today", {})
+    key = (lead.id, event.type, day_start)
+    if key not in memo:
+        statement = select(Event.score_rules).where(
+            Event.lead_id == lead.id,
+            Event.type == event.type,
+            Event.id != event.id,
+            col(Event.occurred_at) >= day_start,
+            col(Event.occurred_at) < day_start + timedelta(days=1),
+        )
+        earned: dict[str, float] = defaultdict(float)
+        for rules in session.exec(statement):
+            for rule_id, points in rules.items():
+                earned[rule_id] += float(points)
+        memo[key] = earned
+    return memo[key]  # type: ignore[no-any-return]
 
 
 def _score_engagement(session: Session, lead: Lead, event: Event, model: ScoringModelConfig) -> None:
@@ -146,6 +155,8 @@ def _score_engagement(session: Session, lead: Lead, event: Event, model: Scoring
         points = capped(rule, rule.points, today.get(rule.id, 0.0))
         if points:
             earned[rule.id] = points
+            if rule.id in capped_ids:
+                today[rule.id] += points  # the next event of the day in this transaction sees it
     total = sum(earned.values())
     if total:
         lead.engagement_score, lead.engagement_as_of = add_points(
