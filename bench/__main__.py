@@ -37,7 +37,9 @@ def main() -> None:
     for name in args.only:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name} ({', '.join(backends)})", flush=True)
-        results.extend(module.run(backends, args.small))
+        found = module.run(backends, args.small)
+        print_table(found)  # as it goes: a later failure must not lose these
+        results.extend(found)
     print()
     print_table(results)
     path = write_results(results, "small" if args.small else "full")

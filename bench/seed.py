@@ -41,7 +41,7 @@ PG_LEADS = """
 INSERT INTO lead (id, email, company, job_title, custom, consent, lifecycle_stage, funnel_stage,
                   fit_score, engagement_score, engagement_as_of, mql_episode, first_utm_source,
                   last_utm_source, became_mql_at, created_at, updated_at)
-SELECT gen_random_uuid(), 'lead' || i || '@seed-' || (i % 5000) || '.example.com',
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'lead' || i || '@seed-' || (i % 5000) || '.example.com',
        'Company ' || (i % 5000), (ARRAY['VP Marketing','Engineer','Student','CEO','Analyst'])[1 + i % 5],
        '{}'::jsonb, 'subscribed', s.stage,
        (ARRAY['tofu','tofu','tofu','mofu','bofu'])[1 + (i * 7) % 5],
@@ -59,20 +59,21 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (SELECT s0.rank, (ARRAY['lead','mql','sal','sql','opportunity','customer'])[1 + s0.rank] AS stage) AS s
 """
 
+# Both kinds of history in one pass; time-ordered ids keep the primary key append-only.
 PG_STAGE_HISTORY = """
 INSERT INTO stage_change (id, lead_id, kind, from_stage, to_stage, changed_at)
-SELECT gen_random_uuid(), l.id, 'lifecycle',
-       CASE WHEN k = 1 THEN NULL ELSE (ARRAY['lead','mql','sal','sql','opportunity','customer'])[k - 1] END,
-       (ARRAY['lead','mql','sal','sql','opportunity','customer'])[k],
-       l.created_at + (k - 1) * interval '2 days'
-FROM lead l
-CROSS JOIN LATERAL generate_series(1, array_position(
-    ARRAY['lead','mql','sal','sql','opportunity','customer'], l.lifecycle_stage)) AS k
-"""
-
-PG_FUNNEL_HISTORY = """
-INSERT INTO stage_change (id, lead_id, kind, from_stage, to_stage, changed_at)
-SELECT gen_random_uuid(), id, 'funnel', NULL, 'tofu', created_at FROM lead
+SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(row_number() OVER ()), 12, '0'))::uuid, h.*
+FROM (
+    SELECT l.id, 'lifecycle',
+           CASE WHEN k = 1 THEN NULL ELSE (ARRAY['lead','mql','sal','sql','opportunity','customer'])[k - 1] END,
+           (ARRAY['lead','mql','sal','sql','opportunity','customer'])[k],
+           l.created_at + (k - 1) * interval '2 days'
+    FROM lead l
+    CROSS JOIN LATERAL generate_series(1, array_position(
+        ARRAY['lead','mql','sal','sql','opportunity','customer'], l.lifecycle_stage)) AS k
+    UNION ALL
+    SELECT id, 'funnel', NULL, 'tofu', created_at FROM lead
+) AS h
 """
 
 # Time-ordered ids (like the app's uuid7) keep the primary key index append-only.
@@ -100,12 +101,16 @@ def seed_postgres(engine: Engine, leads: int, events_per_lead: int) -> None:
         # The rows are built from `lead` itself, so the foreign keys hold by construction;
         # skipping their per-row triggers is what makes 10M events fit in a minute.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        indexes = conn.execute(text(PG_PLAIN_INDEXES), {"table": "event"}).all()
+        indexes = [
+            row
+            for table in ("lead", "stage_change", "event")
+            for row in conn.execute(text(PG_PLAIN_INDEXES), {"table": table})
+        ]
         for name, _ in indexes:
             conn.execute(text(f'DROP INDEX "{name}"'))
         conn.execute(text(PG_LEADS), {"n": leads})
         conn.execute(text(PG_STAGE_HISTORY))
-        conn.execute(text(PG_FUNNEL_HISTORY))
+        conn.execute(text("ANALYZE lead, stage_change"))  # fresh tables: plan the rebuild with real sizes
         rebuild_funnel_progress(conn)
         if events_per_lead:
             conn.execute(text(PG_EVENTS), {"k": events_per_lead})
