@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select, text
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -64,6 +64,10 @@ def _progress_in_scope(scope: Scope, *columns: Any) -> Any:
     return statement
 
 
+# Only a lead that got past its first stage has left one: most leads never do, so skip them.
+_LEFT_A_STAGE = col(FunnelProgress.furthest_rank) >= 1
+
+
 def _stage_at(stage: str) -> Any:
     return getattr(FunnelProgress, f"{stage}_at")
 
@@ -96,7 +100,8 @@ def time_in_stage(session: Session, scope: Scope) -> dict[str, dict[str, float |
     """Median and p90 days from first entering a stage to first entering any later one."""
     if session.get_bind().dialect.name == "postgresql":
         return _time_in_stage_postgres(session, scope)
-    entries = session.execute(_progress_in_scope(scope, *(_stage_at(stage) for stage in FUNNEL))).all()
+    statement = _progress_in_scope(scope, *(_stage_at(stage) for stage in FUNNEL)).where(_LEFT_A_STAGE)
+    entries = session.execute(statement).all()
     by_rank: dict[int, list[float]] = defaultdict(list)
     for row in entries:
         for rank, entered in enumerate(row[:-1]):
@@ -110,14 +115,16 @@ def time_in_stage(session: Session, scope: Scope) -> dict[str, dict[str, float |
 
 
 def _time_in_stage_postgres(session: Session, scope: Scope) -> dict[str, dict[str, float | None]]:
-    """One pass over the leads: per stage, the percentiles of (first later entry - entry)."""
+    """One pass over the leads that left a stage: per stage, percentiles of (first later entry - entry)."""
     aggregates = []
     for rank, stage in enumerate(FUNNEL[:-1]):
-        # LEAST skips NULLs; the percentile skips leads that never entered or never left.
+        # LEAST skips NULLs; leads that never entered or never left the stage are filtered out
+        # before the sort rather than skipped by it.
         left = func.least(*(_stage_at(later) for later in FUNNEL[rank + 1 :]))
-        seconds = func.extract("epoch", left - _stage_at(stage))
-        aggregates.append(func.percentile_cont(array([0.5, 0.9])).within_group(seconds))
-    row = session.execute(_progress_in_scope(scope, *aggregates)).one()
+        seconds = func.date_part("epoch", left - _stage_at(stage))  # double precision: extract() is numeric
+        aggregates.append(func.percentile_cont(array([0.5, 0.9])).within_group(seconds).filter(seconds.is_not(None)))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))  # the sorts stay in memory at a million leads
+    row = session.execute(_progress_in_scope(scope, *aggregates).where(_LEFT_A_STAGE)).one()
     return {
         _label(rank): {"median_days": _days(pair[0]), "p90_days": _days(pair[1])}
         for rank, pair in enumerate(row)

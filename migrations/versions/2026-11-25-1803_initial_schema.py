@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6a8098b39bcd
+Revision ID: 18efd21576c7
 Revises:
-Create Date: 2026-11-25 16:51:48.585079
+Create Date: 2026-11-25 18:03:44.744098
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.types
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "6a8098b39bcd"
+revision: str = "18efd21576c7"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -244,10 +244,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_lead_email")),
     )
     with op.batch_alter_table("lead", schema=None) as batch_op:
-        batch_op.create_index("ix_lead_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_lead_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_first_form_id"), ["first_form_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_first_utm_source"), ["first_utm_source"], unique=False)
-        batch_op.create_index("ix_lead_funnel_stage_created_at", ["funnel_stage", "created_at"], unique=False)
+        batch_op.create_index("ix_lead_funnel_stage_created_at_id", ["funnel_stage", "created_at", "id"], unique=False)
         batch_op.create_index("ix_lead_funnel_stage_engagement", ["funnel_stage", "engagement_score"], unique=False)
         batch_op.create_index("ix_lead_lifecycle_stage", ["lifecycle_stage"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_visitor_id"), ["visitor_id"], unique=False)
@@ -551,10 +551,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_visitor_id"))
         batch_op.drop_index("ix_lead_lifecycle_stage")
         batch_op.drop_index("ix_lead_funnel_stage_engagement")
-        batch_op.drop_index("ix_lead_funnel_stage_created_at")
+        batch_op.drop_index("ix_lead_funnel_stage_created_at_id")
         batch_op.drop_index(batch_op.f("ix_lead_first_utm_source"))
         batch_op.drop_index(batch_op.f("ix_lead_first_form_id"))
-        batch_op.drop_index("ix_lead_created_at")
+        batch_op.drop_index("ix_lead_created_at_id")
 
     op.drop_table("lead")
     op.drop_table("form_view")
