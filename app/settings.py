@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Per-IP budget for public endpoints, requests per minute.
     public_rate_limit_per_minute: int = Field(default=120, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
+    # Form captures handled at once per process (more wait their turn, not the GIL's).
+    capture_threads: int = Field(default=4, gt=0)
     run_scheduler: bool = True
     # Communication limits across all sequences (SPEC §6); over them a send is deferred.
     max_marketing_emails_per_day: int = Field(default=1, gt=0)

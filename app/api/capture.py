@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -128,7 +130,19 @@ async def submit(slug: str, request: Request, db: DatabaseDep, settings: Setting
     )
     key = (request.headers.get("idempotency-key") or "").strip()[:200] or None
     query = dict(request.query_params)
-    return await run_in_threadpool(_submit, request, db, settings, slug, posted, visitor, key, query)
+    limiter = _capture_limiter(request)
+    work = partial(_submit, request, db, settings, slug, posted, visitor, key, query)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
+def _capture_limiter(request: Request) -> anyio.CapacityLimiter:
+    """Captures are CPU-bound Python: a few threads at once keep the CPU busy, while dozens
+    only fight over the GIL (and the connection pool); the rest wait on the event loop."""
+    state = request.app.state
+    if getattr(state, "capture_limiter", None) is None:
+        state.capture_limiter = anyio.CapacityLimiter(state.settings.capture_threads)
+    limiter: anyio.CapacityLimiter = state.capture_limiter
+    return limiter
 
 
 def _submit(
