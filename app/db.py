@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
@@ -36,6 +38,11 @@ def _begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN so read-then-write transactions never deadlock
     # into SQLITE_BUSY half-way; busy_timeout then queues writers politely.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's `insert`, the one with ON CONFLICT (both backends support it)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def make_engine(database_url: str, pool_size: int = 10) -> Engine:

@@ -32,10 +32,11 @@ from tests.integration.smtp import SmtpServer
 
 
 def _serve(backend: str, seconds: int) -> Result:
+    warm_up = max(1, seconds // 10)
     with fresh_database(backend) as url, served(url) as base:
         httpx.post(f"{base}/api/v1/forms", json=FORM, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         capture_url = f"{base}/api/v1/forms/{FORM['slug']}/submissions"
-        run_wrk(capture_url, WRK / "capture.lua", seconds=max(1, seconds // 10), connections=16)
+        run_wrk(capture_url, WRK / "capture.lua", seconds=warm_up, connections=16)
         warm = peak_rss_mib(served_pid(base))
         run = run_wrk(capture_url, WRK / "capture.lua", seconds=seconds, connections=16)
         loaded = peak_rss_mib(served_pid(base))
@@ -47,7 +48,7 @@ def _serve(backend: str, seconds: int) -> Result:
         loaded,
         "MiB",
         baseline=warm,
-        baseline_name=f"after {max(1, seconds // 10)} s of it",
+        baseline_name=f"after {warm_up} s of it",
         higher_is_better=False,
         note=f"~{captured:,.0f} captures in {seconds} s, 16 connections",
     )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from app.db import upsert_insert
 from app.models import FormView
 from app.types import utcnow
 
 
 def count_form_view(session: Session, form_id: uuid.UUID) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     statement = insert(FormView).values(form_id=form_id, day=utcnow().date().isoformat(), views=1)
     statement = statement.on_conflict_do_update(
         index_elements=["form_id", "day"],

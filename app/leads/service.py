@@ -11,11 +11,9 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from sqlalchemy import bindparam, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from app.db import note_locked
+from app.db import note_locked, upsert_insert
 from app.errors import InvalidInput, NotFound
 from app.events import LeadFieldsChanged, publish
 from app.leads.schemas import LeadUpdate
@@ -27,7 +25,7 @@ from app.types import utcnow, uuid7
 @cache
 def _upsert_statement(dialect: str) -> Any:
     """Built once per dialect with bound parameters, so SQLAlchemy compiles it once."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     columns = ("id", "email", "consent", "lifecycle_stage", "custom", "engagement_as_of", "created_at", "updated_at")
     statement = insert(Lead).values({name: bindparam(name) for name in columns})
     # A no-op update rather than DO NOTHING: it returns (and on PostgreSQL locks) the existing row.

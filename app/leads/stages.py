@@ -11,11 +11,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from app.db import upsert_insert
 from app.events import StageChanged, publish
 from app.models import Event, FunnelProgress, FunnelStage, Lead, LifecycleStage, StageChange
 from app.settings import Settings
@@ -152,7 +151,7 @@ def _progress_upsert(dialect: str, stage: str) -> Any:
 
     An upsert, so leads created before the table existed (or by bulk loads) get their row.
     """
-    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert_into = upsert_insert(dialect)
     column = f"{stage}_at"
     statement = insert_into(FunnelProgress).values(
         lead_id=bindparam("lead_id"),

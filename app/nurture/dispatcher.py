@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select, update
 
-from app.db import Database, sqlite_claim_lock
+from app.db import Database, sqlite_claim_lock, upsert_insert
 from app.leads.consent import opt_out
 from app.leads.timeline import record_event
 from app.models import Consent, Enrollment, Event, Lead, Message, Sequence
@@ -243,7 +241,7 @@ def _plan_email(
         "next_attempt_at": now,
         "created_at": now,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     # Unique (enrollment, step): a step re-planned after a crash or a loop sends nothing new.
     session.execute(
         insert(Message).values(**values).on_conflict_do_nothing(index_elements=["enrollment_id", "step_position"])
